@@ -169,7 +169,9 @@ def _check_column(file: str, df: pd.DataFrame, col: Column) -> pd.Series:
     s = df[col.name]
     isna = s.isna().to_numpy()
     if not col.nullable and isna.any():
-        raise DataValidationError(file, "missing value in a required column", _first_bad(isna), col.name)
+        raise DataValidationError(
+            file, "missing value in a required column", _first_bad(isna), col.name
+        )
 
     if col.kind == "ts":
         if not pd.api.types.is_datetime64_any_dtype(s):
@@ -180,14 +182,19 @@ def _check_column(file: str, df: pd.DataFrame, col: Column) -> pd.Series:
             )
         if getattr(s.dt, "tz", None) is None:
             raise DataValidationError(
-                file, "timestamps must be timezone-aware (UTC); got naive timestamps", None, col.name
+                file,
+                "timestamps must be timezone-aware (UTC); got naive timestamps",
+                None,
+                col.name,
             )
         return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
 
     if col.kind == "float":
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
             row = _first_non_numeric(s, isna)
-            raise DataValidationError(file, f"expected a number, got dtype {s.dtype}", row, col.name)
+            raise DataValidationError(
+                file, f"expected a number, got dtype {s.dtype}", row, col.name
+            )
         out = s.astype("float64")
         inf = np.isinf(out.to_numpy())
         if inf.any():
@@ -203,13 +210,17 @@ def _check_column(file: str, df: pd.DataFrame, col: Column) -> pd.Series:
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
         frac = ~isna & (np.mod(vals, 1) != 0)
         if frac.any():
-            raise DataValidationError(file, "expected an integer, got a fraction", _first_bad(frac), col.name)
+            raise DataValidationError(
+                file, "expected an integer, got a fraction", _first_bad(frac), col.name
+            )
         out = s.astype("Int64")
     elif col.kind == "bool":
         if not pd.api.types.is_bool_dtype(s):
             bad = ~isna & ~s.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
             row = _first_bad(bad) if bad.any() else None
-            raise DataValidationError(file, f"expected true/false, got dtype {s.dtype}", row, col.name)
+            raise DataValidationError(
+                file, f"expected true/false, got dtype {s.dtype}", row, col.name
+            )
         out = s.astype("boolean")
     else:  # str
         is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
@@ -276,9 +287,7 @@ def _check_known(file: str, df: pd.DataFrame, column: str, known: pd.Series, wha
         raise DataValidationError(file, f"unknown {what} {df[column].iloc[row]!r}", row, column)
 
 
-def _check_not_before(
-    file: str, df: pd.DataFrame, column: str, created: pd.Series, what: str
-) -> None:
+def _check_not_before(file: str, df: pd.DataFrame, column: str, created: pd.Series) -> None:
     early = (df[column] < created).to_numpy(dtype=bool, na_value=False)
     if early.any():
         row = _first_bad(early)
@@ -288,7 +297,6 @@ def _check_not_before(
             row,
             column,
         )
-    del what
 
 
 def validate_tables(
@@ -311,11 +319,11 @@ def validate_tables(
     _check_unique(f["accounts"], accounts, "account_id")
     _check_unique(f["tickets"], tickets, "ticket_id")
     _check_known(f["tickets"], tickets, "account_id", accounts["account_id"], "account")
-    _check_not_before(f["tickets"], tickets, "closed_at", tickets["created_at"], "close")
+    _check_not_before(f["tickets"], tickets, "closed_at", tickets["created_at"])
     _check_known(f["events"], events, "ticket_id", tickets["ticket_id"], "ticket")
 
     created = events["ticket_id"].map(tickets.set_index("ticket_id")["created_at"])
-    _check_not_before(f["events"], events, "ts", created, "event")
+    _check_not_before(f["events"], events, "ts", created)
     for etype, needed in _EVENT_REQUIRES.items():
         is_type = (events["event_type"] == etype).to_numpy(dtype=bool)
         for col in needed:
@@ -330,7 +338,7 @@ def validate_tables(
         _check_unique(f["outcomes"], outcomes, "ticket_id")
         _check_known(f["outcomes"], outcomes, "ticket_id", tickets["ticket_id"], "ticket")
         created_o = outcomes["ticket_id"].map(tickets.set_index("ticket_id")["created_at"])
-        _check_not_before(f["outcomes"], outcomes, "escalated_at", created_o, "escalation")
+        _check_not_before(f["outcomes"], outcomes, "escalated_at", created_o)
         typed = outcomes["escalation_type"].notna().to_numpy()
         escalated = outcomes["escalated_at"].notna().to_numpy()
         mismatch = typed != escalated

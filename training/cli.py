@@ -56,7 +56,7 @@ def generate(
             max=1.0,
             help="Share of tickets for which the true escalation probability is computed.",
         ),
-    ] = 0.1,
+    ] = 0.05,
     verbose: bool = False,
 ) -> None:
     """Simulate a support organisation: accounts, tickets, events, outcomes, ground truth."""
@@ -82,6 +82,11 @@ def validate(
     except DataValidationError as err:
         raise _fail(str(err)) from None
     typer.echo(json.dumps(ds.summary(), indent=2))
+
+
+from training.sentiment_cli import register  # noqa: E402
+
+register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

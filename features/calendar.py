@@ -1,0 +1,139 @@
+"""Business-hours calendars and the first-response SLA policy.
+
+One definition, used by the synthetic generator, the feature pipeline and the service, so that
+"SLA breached" means the same thing everywhere.
+
+Policy (first response, from ticket creation):
+
+- P1: 30 minutes of wall-clock time (24/7);
+- P2: 2 business hours; P3: 8 business hours.
+
+Business hours are Monday-Friday 08:00-18:00 UTC. Time is measured in hours since the Unix epoch
+(floats) inside this module, so the calendar works on NumPy arrays without per-row Python code.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+SLA_HOURS = {"P1": 0.5, "P2": 2.0, "P3": 8.0}
+SLA_BUSINESS_HOURS = {"P1": False, "P2": True, "P3": True}
+
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Open hours per weekday (Monday = 0) as (start_hour, end_hour) in UTC; None if closed."""
+
+    days: tuple[tuple[float, float] | None, ...]
+
+    def windows(self, start_h: float, end_h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Open windows (start, end) in epoch hours that overlap [start_h, end_h], merged."""
+        first_day = int(np.floor(start_h / 24.0)) - 1
+        last_day = int(np.ceil(end_h / 24.0)) + 1
+        starts: list[float] = []
+        ends: list[float] = []
+        for day in range(first_day, last_day + 1):
+            span = self.days[(day + _EPOCH_WEEKDAY) % 7]
+            if span is None:
+                continue
+            s, e = day * 24.0 + span[0], day * 24.0 + span[1]
+            if starts and abs(ends[-1] - s) < 1e-9:
+                ends[-1] = e
+            else:
+                starts.append(s)
+                ends.append(e)
+        return np.asarray(starts), np.asarray(ends)
+
+
+BUSINESS_HOURS = WeeklyHours(((8, 18),) * 5 + (None, None))
+
+
+class Calendar:
+    """Working-time arithmetic over precomputed open windows.
+
+    ``worked(a, b)`` is the open time between two instants and ``advance(t, w)`` the instant when
+    ``w`` open hours have passed after ``t``. Both accept scalars; ``cumulative`` accepts arrays.
+    """
+
+    def __init__(self, hours: WeeklyHours, start_h: float, end_h: float) -> None:
+        self.hours = hours
+        self.start_h, self.end_h = start_h, end_h
+        self._starts, self._ends = hours.windows(start_h, end_h)
+        lengths = self._ends - self._starts
+        self._cum = np.concatenate([[0.0], np.cumsum(lengths)])
+        self._starts_l = self._starts.tolist()
+        self._ends_l = self._ends.tolist()
+        self._cum_l = self._cum.tolist()
+
+    def cumulative(self, t: np.ndarray | float) -> np.ndarray:
+        """Open hours from the calendar's origin up to ``t`` (vectorised)."""
+        t = np.asarray(t, dtype="float64")
+        i = np.searchsorted(self._starts, t, side="right") - 1
+        ic = np.clip(i, 0, len(self._starts) - 1)
+        inside = np.clip(t - self._starts[ic], 0.0, self._ends[ic] - self._starts[ic])
+        return np.where(i < 0, 0.0, self._cum[ic] + inside)
+
+    def cumulative_one(self, t: float) -> float:
+        i = bisect_right(self._starts_l, t) - 1
+        if i < 0:
+            return 0.0
+        s, e = self._starts_l[i], self._ends_l[i]
+        return self._cum_l[i] + (min(t, e) - s)
+
+    def worked(self, a: float, b: float) -> float:
+        """Open hours between instants a <= b."""
+        return self.cumulative_one(b) - self.cumulative_one(a)
+
+    def advance(self, t: float, w: float) -> float:
+        """The instant at which ``w`` open hours have elapsed after ``t``."""
+        target = self.cumulative_one(t) + w
+        i = bisect_right(self._cum_l, target) - 1
+        if i >= len(self._starts_l):
+            raise ValueError("calendar horizon exceeded; build it over a longer span")
+        if i < 0:
+            return self._starts_l[0]
+        return self._starts_l[i] + (target - self._cum_l[i])
+
+    def is_open(self, t: float) -> bool:
+        i = bisect_right(self._starts_l, t) - 1
+        return i >= 0 and t < self._ends_l[i]
+
+
+def sla_deadline(created_h: float, priority: str, calendar: Calendar) -> float:
+    """First-response deadline (epoch hours) of a ticket created at ``created_h``."""
+    hours = SLA_HOURS[priority]
+    if not SLA_BUSINESS_HOURS[priority]:
+        return created_h + hours
+    return calendar.advance(created_h, hours)
+
+
+def sla_deadlines(created_h: np.ndarray, priority: np.ndarray, calendar: Calendar) -> np.ndarray:
+    """Vectorised :func:`sla_deadline` for arrays of creation times and priorities."""
+    created_h = np.asarray(created_h, dtype="float64")
+    priority = np.asarray(priority).astype(str)
+    out = np.full(created_h.shape, np.nan)
+    for p, hours in SLA_HOURS.items():
+        m = priority == p
+        if not m.any():
+            continue
+        if not SLA_BUSINESS_HOURS[p]:
+            out[m] = created_h[m] + hours
+            continue
+        target = calendar.cumulative(created_h[m]) + hours
+        i = np.searchsorted(calendar._cum, target, side="right") - 1
+        i = np.clip(i, 0, len(calendar._starts) - 1)
+        out[m] = calendar._starts[i] + (target - calendar._cum[i])
+    return out
+
+
+def to_epoch_hours(ts) -> np.ndarray:
+    """UTC timestamps (pandas Series/Index of datetime64[*, UTC]) to float epoch hours."""
+    import pandas as pd
+
+    values = pd.DatetimeIndex(ts).tz_convert("UTC").as_unit("us").asi8
+    return values.astype("float64") / 3.6e9

@@ -1,0 +1,87 @@
+"""Shared fixtures: small data builders and one generated synthetic data set per session."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+@pytest.fixture
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """Two accounts, two tickets, a handful of events and outcomes: a valid data set."""
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a1", "a2"],
+            "arr": [520_000.0, 12_000.0],
+            "plan": ["enterprise", "pro"],
+            "strategic": [True, False],
+            "region": ["EMEA", "NA"],
+            "industry": ["finance", None],
+            "created_at": [ts("2024-01-01"), ts("2025-06-01")],
+            "renewal_date": [ts("2026-03-01"), ts("2026-06-01")],
+        }
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2"],
+            "account_id": ["a1", "a2"],
+            "created_at": [ts("2026-01-05 09:00"), ts("2026-01-05 10:00")],
+            "channel": ["email", "chat"],
+            "product_area": ["api", "billing_portal"],
+            "priority": ["P1", "P3"],
+            "subject": ["API down", "Invoice question"],
+            "closed_at": [ts("2026-01-06 09:00"), None],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t1", "t1", "t2"],
+            "ts": [
+                ts("2026-01-05 09:00"),
+                ts("2026-01-05 09:01"),
+                ts("2026-01-05 09:20"),
+                ts("2026-01-05 10:00"),
+            ],
+            "event_type": ["customer_message", "assignment", "agent_message", "customer_message"],
+            "actor": ["customer", "system", "agent", "customer"],
+            "agent_id": [None, "ag1", "ag1", None],
+            "team": [None, "frontline", None, None],
+            "tier": pd.array([None, 1, None, None], dtype="Int64"),
+            "status": [None, None, None, None],
+            "priority": [None, None, None, None],
+            "csat": pd.array([None, None, None, None], dtype="Int64"),
+            "text": ["Everything is down!", None, "Looking into it now.", "Why was I charged?"],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2"],
+            "escalated_at": [ts("2026-01-05 11:00"), None],
+            "escalation_type": ["technical_failure", None],
+            "escalation_kind": ["hierarchical", None],
+        }
+    )
+    return {"accounts": accounts, "tickets": tickets, "events": events, "outcomes": outcomes}
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    """A 3,000-ticket synthetic organisation (seed 11), generated once per test session."""
+    from training.generate import GeneratorConfig, generate_dataset
+
+    out = tmp_path_factory.mktemp("synthetic")
+    summary = generate_dataset(
+        GeneratorConfig(n_tickets=3000, seed=11, truth_fraction=0.2), out, progress=False
+    )
+    return out, summary

@@ -1,0 +1,148 @@
+"""The synthetic organisation: valid, deterministic, and shaped like a real support desk."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.schema import read_dataset
+from training.generate import GeneratorConfig, simulate
+
+
+def test_output_is_valid_support_data(synthetic_dir):
+    out, summary = synthetic_dir
+    data = read_dataset(out)
+    assert len(data.tickets) == 3000
+    assert summary["events"] == len(data.events)
+    assert (out / "ground_truth.parquet").exists()
+    # The ground truth never sits among the tables the reader (and so training) loads.
+    assert not hasattr(data, "ground_truth")
+
+
+def test_deterministic_for_a_seed():
+    cfg = GeneratorConfig(n_tickets=300, seed=5, truth_fraction=0.2)
+    a, gt_a = simulate(cfg, progress=False)
+    b, gt_b = simulate(cfg, progress=False)
+    assert a.digest() == b.digest()
+    pd.testing.assert_frame_equal(gt_a, gt_b)
+    c, _ = simulate(GeneratorConfig(n_tickets=300, seed=6, truth_fraction=0.2), progress=False)
+    assert c.digest() != a.digest()
+
+
+def test_base_rates(synthetic_dir):
+    _, s = synthetic_dir
+    assert 0.03 <= s["escalation_rate"] <= 0.08
+    assert 0.03 <= s["reopen_rate"] <= 0.15
+    assert 0.08 <= s["sla_breach_rate"] <= 0.4
+    assert set(s["escalation_types"]) == {
+        "billing_dispute",
+        "technical_failure",
+        "contract_legal",
+        "security",
+        "other",
+    }
+
+
+def test_arr_is_heavy_tailed(synthetic_dir):
+    out, _ = synthetic_dir
+    arr = read_dataset(out).accounts["arr"]
+    assert arr.quantile(0.99) / arr.median() > 8
+    assert arr.max() > 300_000
+    acc = read_dataset(out).accounts
+    assert acc.loc[acc["arr"] >= 400_000, "strategic"].all()
+
+
+def test_business_hour_and_weekly_rhythm(synthetic_dir):
+    out, _ = synthetic_dir
+    created = read_dataset(out).tickets["created_at"]
+    weekend = created.dt.day_of_week >= 5
+    assert weekend.mean() < 0.12  # 2/7 of days, far fewer tickets
+    per_hour = created.dt.hour.value_counts()
+    assert per_hour.max() > 3 * per_hour.min()
+
+
+def test_outages_hit_many_accounts_in_one_area(synthetic_dir):
+    out, _ = synthetic_dir
+    tickets = read_dataset(out).tickets
+    hourly = tickets.groupby([tickets["created_at"].dt.floor("h"), "product_area"])
+    busiest = hourly["account_id"].nunique().max()
+    typical = hourly["account_id"].nunique().median()
+    assert busiest >= 8 * typical
+
+
+def test_escalations_leave_time_for_early_warning(synthetic_dir):
+    out, _ = synthetic_dir
+    data = read_dataset(out)
+    esc = data.outcomes.dropna(subset=["escalated_at"]).set_index("ticket_id")
+    created = data.tickets.set_index("ticket_id")["created_at"].reindex(esc.index)
+    lead_h = (esc["escalated_at"] - created).dt.total_seconds() / 3600
+    assert (lead_h > 0).all()
+    assert lead_h.median() > 4
+    ev = data.events.merge(esc["escalated_at"], left_on="ticket_id", right_index=True)
+    before = ev[ev["ts"] < ev["escalated_at"]].groupby("ticket_id").size()
+    assert before.median() >= 5
+
+
+_ANGER = re.compile(
+    r"!|\b[A-Z]{3,}\b|(?i:unacceptable|ridiculous|useless|terrible|frustrat|angry|disappoint"
+    r"|worst|awful|joke|absurd)"
+)
+
+
+def test_escalated_conversations_read_angrier(synthetic_dir):
+    out, _ = synthetic_dir
+    data = read_dataset(out)
+    esc = data.outcomes.set_index("ticket_id")["escalated_at"]
+    msgs = data.events[data.events["event_type"] == "customer_message"].copy()
+    msgs["escalated_at"] = msgs["ticket_id"].map(esc)
+    # Compare what was written before the escalation with the messages of calm tickets.
+    msgs = msgs[msgs["escalated_at"].isna() | (msgs["ts"] < msgs["escalated_at"])]
+    msgs["anger"] = msgs["text"].str.count(_ANGER)
+    per_ticket = msgs.groupby("ticket_id").agg(
+        anger=("anger", "max"), esc=("escalated_at", "first")
+    )
+    angry_esc = per_ticket.loc[per_ticket["esc"].notna(), "anger"].mean()
+    angry_rest = per_ticket.loc[per_ticket["esc"].isna(), "anger"].mean()
+    assert angry_esc > 1.5 * angry_rest
+
+
+def test_wording_varies(synthetic_dir):
+    out, _ = synthetic_dir
+    texts = read_dataset(out).events.query("event_type == 'customer_message'")["text"]
+    assert texts.nunique() > 0.8 * len(texts)
+    words = texts.str.split().str.len()
+    assert words.min() <= 6 and words.max() >= 60
+
+
+def test_ground_truth_is_a_calibrated_ceiling(synthetic_dir):
+    out, _ = synthetic_dir
+    data = read_dataset(out)
+    gt = pd.read_parquet(out / "ground_truth.parquet")
+    assert gt["p_true"].between(0, 1).all()
+    esc = gt["ticket_id"].map(data.outcomes.set_index("ticket_id")["escalated_at"])
+    assert (esc.isna() | (gt["as_of"] < esc)).all(), "truth rows only before the escalation"
+    y = (esc > gt["as_of"]).to_numpy()
+    # Calibrated on average and informative: positives get far higher true probabilities.
+    assert gt["p_true"].mean() == pytest.approx(y.mean(), abs=0.03)
+    assert gt.loc[y, "p_true"].mean() > 3 * gt.loc[~y, "p_true"].mean()
+
+
+def test_every_scoring_moment_of_sampled_tickets_has_truth(synthetic_dir):
+    out, _ = synthetic_dir
+    data = read_dataset(out)
+    gt = pd.read_parquet(out / "ground_truth.parquet")
+    esc = data.outcomes.set_index("ticket_id")["escalated_at"]
+    sampled = data.events[data.events["ticket_id"].isin(gt["ticket_id"].unique())].copy()
+    sampled["esc"] = sampled["ticket_id"].map(esc)
+    open_moments = sampled[sampled["esc"].isna() | (sampled["ts"] < sampled["esc"])]
+    pairs = set(zip(gt["ticket_id"], gt["as_of"], strict=True))
+    covered = np.mean(
+        [
+            (t, s) in pairs
+            for t, s in zip(open_moments["ticket_id"], open_moments["ts"], strict=True)
+        ]
+    )
+    assert covered > 0.97

@@ -1,0 +1,575 @@
+"""The life of one synthetic ticket: a discrete-event process driven by a hidden frustration.
+
+A ticket is a small state machine (who holds it, at which tier, what it waits for) plus a hidden
+frustration ``F`` in [0, 1] that rises with delays, unanswered follow-ups, SLA breaches, handoffs,
+bouncebacks and reopens, and falls with progress. Pending actions are *clocks* (agent reply,
+customer reply, follow-up, close, reopen) whose delays are log-normal; a clock remembers when it
+started so that its remaining delay can be re-drawn conditionally on the time already elapsed.
+
+Escalation is a hazard process: between two events the hazard per hour is constant,
+
+    h = h0 * exp(bF*F + bArr*log10(ARR/30k) + bBreach*breached + bThreat*threatened
+                 + bStrategic*strategic) * status_factor
+
+and the ticket escalates at the first time the cumulative hazard exceeds an Exp(1) draw. The path
+before escalation does not depend on that draw, so the true probability that a ticket escalates
+after time t, given its full state at t, is ``1 - E[exp(-Lambda(t, end))]`` over futures simulated
+from that state: :func:`true_probability` estimates it by re-simulation (Rao-Blackwellised, so a
+few replicates suffice).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from features.calendar import Calendar
+
+_ND = NormalDist()
+
+# Hazard parameters (per hour). h0 is tuned so that about 5% of tickets escalate.
+H0 = 0.00009
+B_F = 5.0
+B_ARR = 0.55
+B_BREACH = 0.45
+B_THREAT = 0.6
+B_STRATEGIC = 0.35
+STATUS_FACTOR = {
+    "new": 1.0,
+    "open": 1.0,
+    "pending_internal": 1.0,
+    "pending_customer": 0.45,
+    "solved": 0.15,
+}
+
+CATEGORY_TO_TYPE = {
+    "billing": "billing_dispute",
+    "technical": "technical_failure",
+    "contract": "contract_legal",
+    "security": "security",
+    "howto": "other",
+}
+TIER2_TEAM = {
+    "billing": "billing_ops",
+    "contract": "account_management",
+    "security": "security_ops",
+    "howto": "product_specialists",
+}
+_INTEGRATION_AREAS = {"api", "integrations", "webhooks", "data_sync"}
+# Agent reply medians in working hours, by priority.
+AGENT_MEDIAN_H = {"P1": 0.35, "P2": 1.2, "P3": 3.5}
+FOLLOWUP_MEDIAN_H = {"P1": 1.0, "P2": 5.0, "P3": 20.0}
+MAX_FOLLOWUPS = 4
+
+
+def tier2_team(category: str, product_area: str) -> str:
+    if category == "technical":
+        return (
+            "integrations_specialists"
+            if product_area in _INTEGRATION_AREAS
+            else "product_specialists"
+        )
+    return TIER2_TEAM[category]
+
+
+def tier3_team(outage: bool) -> str:
+    return "sre" if outage else "engineering"
+
+
+class Clock:
+    """A pending action: started at ``start``; due at ``due`` (epoch hours)."""
+
+    __slots__ = ("start", "median", "sigma", "due", "working")
+
+    def __init__(self, start: float, median: float, sigma: float, due: float, working: bool):
+        self.start, self.median, self.sigma, self.due, self.working = (
+            start,
+            median,
+            sigma,
+            due,
+            working,
+        )
+
+
+def lognormal_after(rng: random.Random, median: float, sigma: float, elapsed: float) -> float:
+    """A log-normal delay conditioned on being longer than ``elapsed``."""
+    mu = math.log(median)
+    if elapsed <= 0:
+        return math.exp(mu + sigma * rng.gauss(0.0, 1.0))
+    lo = _ND.cdf((math.log(elapsed) - mu) / sigma)
+    u = lo + (1.0 - lo) * rng.random()
+    u = min(max(u, 1e-12), 1.0 - 1e-12)
+    return max(elapsed, math.exp(mu + sigma * _ND.inv_cdf(u)))
+
+
+@dataclass
+class Environment:
+    """What the ticket process needs from the world: calendars and load lookups."""
+
+    frontline: Calendar  # tier-1 coverage
+    specialist: Calendar  # tier-2/3 coverage
+    load_multiplier: object  # callable(team, t, rng, commit) -> (agent_id, multiplier)
+
+
+class TicketState:
+    """Everything about a ticket that drives its future (the hidden state)."""
+
+    __slots__ = (
+        "t",
+        "F",
+        "status",
+        "tier",
+        "team",
+        "agent",
+        "needed_tier",
+        "rounds_left",
+        "priority",
+        "breached",
+        "responded",
+        "unanswered",
+        "wait_since",
+        "reopens",
+        "visited",
+        "threat",
+        "clocks",
+        "outage",
+        "outage_end",
+        "category",
+        "area",
+        "arr_term",
+        "strategic",
+        "bounce_p",
+        "load_mult",
+        "created",
+        "sla_due",
+        "helpfulness",
+        "channel",
+    )
+
+    def copy(self) -> TicketState:
+        new = TicketState.__new__(TicketState)
+        for name in TicketState.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.visited = set(self.visited)
+        new.clocks = {
+            k: Clock(c.start, c.median, c.sigma, c.due, c.working) for k, c in self.clocks.items()
+        }
+        return new
+
+
+def hazard(s: TicketState) -> float:
+    """Escalation hazard per hour in the current state."""
+    if s.status == "closed":
+        return 0.0
+    x = B_F * s.F + s.arr_term + B_BREACH * s.breached + B_THREAT * s.threat
+    return H0 * math.exp(x) * STATUS_FACTOR[s.status]
+
+
+class TicketProcess:
+    """Runs a ticket's events from a state. Text is produced only when a text bank is given."""
+
+    def __init__(self, env: Environment, text=None) -> None:
+        self.env = env
+        self.text = text
+        self._handlers = {
+            name: getattr(self, "_on_" + name)
+            for name in ("sla", "followup", "customer", "agent", "thanks", "reopen", "close")
+        }
+
+    # -- clocks -----------------------------------------------------------------------------
+    def _calendar(self, tier: int) -> Calendar:
+        return self.env.frontline if tier == 1 else self.env.specialist
+
+    def _agent_clock(
+        self, s: TicketState, rng: random.Random, start: float, elapsed_from: float | None = None
+    ) -> Clock:
+        median = AGENT_MEDIAN_H[s.priority] * s.load_mult * (1.0 + 0.5 * (s.tier - 1))
+        cal = self._calendar(s.tier)
+        worked = cal.worked(start, elapsed_from) if elapsed_from is not None else 0.0
+        w = lognormal_after(rng, median, 0.9, worked)
+        return Clock(start, median, 0.9, cal.advance(start, w), True)
+
+    def _wall_clock(
+        self, rng: random.Random, start: float, median: float, sigma: float, elapsed: float = 0.0
+    ) -> Clock:
+        return Clock(
+            start, median, sigma, start + lognormal_after(rng, median, sigma, elapsed), False
+        )
+
+    def redraw(self, s: TicketState, rng: random.Random) -> None:
+        """Re-draw every pending clock's remaining delay given the time already elapsed."""
+        for name, c in list(s.clocks.items()):
+            if name == "sla":
+                continue  # deterministic deadline
+            if c.working:
+                cal = self._calendar(s.tier)
+                w = lognormal_after(rng, c.median, c.sigma, cal.worked(c.start, s.t))
+                c.due = max(cal.advance(c.start, w), s.t)
+            else:
+                c.due = c.start + lognormal_after(rng, c.median, c.sigma, s.t - c.start)
+
+    # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _bump(s: TicketState, delta: float) -> None:
+        # Rises slow down near the top, so a long ticket saturates gently rather than at 1.
+        if delta > 0:
+            delta *= 1.0 - s.F
+        s.F = min(1.0, max(0.0, s.F + delta))
+
+    def _mentions(self, s: TicketState, rng: random.Random) -> tuple[str, ...]:
+        """Explicit risk mentions in a customer message: more likely the angrier the customer."""
+        if s.F < 0.55:
+            return ()
+        p = 0.9 * (s.F - 0.55)
+        out: list[str] = []
+        if rng.random() < p:
+            if s.category in ("billing", "security"):
+                out.append(s.category)
+            elif s.outage:
+                out.append("outage")
+        if rng.random() < 0.55 * p:
+            out.append(rng.choice(("executive", "executive", "churn", "churn", "legal")))
+            if s.category == "contract" and "legal" not in out and rng.random() < 0.5:
+                out.append("legal")
+        if out and any(m in ("executive", "churn", "legal") for m in out):
+            s.threat = 1
+        return tuple(out)
+
+    def _emit(
+        self,
+        out: list,
+        s: TicketState,
+        etype: str,
+        actor: str,
+        *,
+        team=None,
+        tier=None,
+        status=None,
+        priority=None,
+        csat=None,
+        text=None,
+        agent=True,
+    ) -> None:
+        # Events of one ticket never share a timestamp: each gets a few seconds after the last.
+        out.append(
+            (
+                s.t,
+                etype,
+                actor,
+                s.agent if agent else None,
+                team,
+                tier,
+                status,
+                priority,
+                csat,
+                text,
+            )
+        )
+
+    def _tick(self, s: TicketState, rng: random.Random) -> None:
+        s.t += (2.0 + 40.0 * rng.random()) / 3600.0
+
+    def _set_status(self, out, s, rng, status, actor="agent") -> None:
+        if s.status != status:
+            self._tick(s, rng)
+            s.status = status
+            self._emit(out, s, "status_change", actor, status=status, agent=actor == "agent")
+
+    def _assign(self, out, s, rng, team: str, tier: int, actor: str) -> None:
+        self._tick(s, rng)
+        s.team, s.tier = team, tier
+        agent, mult = self.env.load_multiplier(team, s.t, rng, out is not None)
+        s.agent, s.load_mult = agent, mult
+        s.visited.add(team)
+        self._emit(out, s, "assignment", actor, team=team, tier=tier)
+
+    # -- the process --------------------------------------------------------------------------
+    def open(self, s: TicketState, rng: random.Random, out: list) -> None:
+        """The ticket's first events: the customer's message and routing to tier 1."""
+        tb = self.text
+        text = None
+        if tb is not None:
+            text = tb.opening(
+                rng, s.category, s.area, s.F, s.outage, self._mentions(s, rng), channel=s.channel
+            )
+        else:
+            self._mentions(s, rng)
+        self._emit(out, s, "customer_message", "customer", text=text, agent=False)
+        s.wait_since = s.t
+        s.unanswered = 1
+        self._assign(out, s, rng, "frontline", 1, "system")
+        s.clocks["agent"] = self._agent_clock(s, rng, s.t)
+        s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
+        s.clocks["sla"] = Clock(s.t, 0.0, 0.0, s.sla_due, False)
+
+    def step(
+        self,
+        s: TicketState,
+        rng: random.Random,
+        out: list | None,
+        segments: list | None = None,
+        lam_so_far: float = 0.0,
+    ) -> float:
+        """Advance to the next due clock, apply it, return the hazard integral over the gap.
+
+        ``out`` collects event tuples; with ``out=None`` (re-simulation) only the state moves.
+        ``segments`` collects (gap start, cumulative hazard at gap start, hazard in the gap).
+        """
+        name, due = "", math.inf
+        for key, clock in s.clocks.items():
+            if clock.due < due:
+                name, due = key, clock.due
+        t_next = due if due > s.t else s.t
+        h = hazard(s)
+        if segments is not None:
+            segments.append((s.t, lam_so_far, h))
+        lam = h * (t_next - s.t)
+        s.t = t_next
+        del s.clocks[name]
+        sink = out if out is not None else []
+        self._handlers[name](s, rng, sink)
+        if out is None:
+            sink.clear()
+        return lam
+
+    def run(
+        self,
+        s: TicketState,
+        rng: random.Random,
+        out: list | None,
+        segments: list | None = None,
+        on_step=None,
+    ) -> float:
+        """Run to the end (closed). Returns the total hazard integral from the state's time.
+
+        ``segments``: see :meth:`step`. ``on_step(state, n_events)`` is called after each step
+        with the number of events emitted so far (used to snapshot states for ground truth).
+        """
+        total = 0.0
+        for _ in range(400):  # a runaway ticket would be a generator bug; the cap ends it
+            if s.status == "closed" or not s.clocks:
+                break
+            total += self.step(s, rng, out, segments, total)
+            if on_step is not None:
+                on_step(s, len(out) if out is not None else 0)
+        return total
+
+    # -- clock handlers -----------------------------------------------------------------------
+    def _on_sla(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if not s.responded:
+            s.breached = 1
+            self._bump(s, 0.08)
+
+    def _on_followup(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if s.status not in ("new", "open", "pending_internal"):
+            return
+        self._bump(s, 0.03 + 0.015 * s.unanswered)
+        text = None
+        mentions = self._mentions(s, rng)
+        if self.text is not None:
+            text = self.text.follow_up(rng, s.F, s.unanswered, mentions, channel=s.channel)
+        self._emit(out, s, "customer_message", "customer", text=text, agent=False)
+        s.unanswered += 1
+        if s.unanswered <= MAX_FOLLOWUPS:
+            # Chasers come faster from an angry customer but space out as they go unanswered.
+            median = FOLLOWUP_MEDIAN_H[s.priority] * s.unanswered * (1.2 - 0.6 * s.F)
+            s.clocks["followup"] = self._wall_clock(rng, s.t, max(median, 0.25), 0.8)
+
+    def _customer_says(self, s: TicketState, rng: random.Random, out: list, kind: str) -> None:
+        mentions = self._mentions(s, rng)
+        text = None
+        if self.text is not None:
+            if kind == "reply":
+                text = self.text.customer_reply(
+                    rng, s.category, s.area, s.F, mentions, channel=s.channel
+                )
+            else:
+                text = self.text.reopen(rng, s.category, s.area, s.F, mentions, channel=s.channel)
+        self._emit(out, s, "customer_message", "customer", text=text, agent=False)
+
+    def _await_agent(self, s: TicketState, rng: random.Random) -> None:
+        s.wait_since = s.t
+        s.unanswered = 1
+        s.clocks["agent"] = self._agent_clock(s, rng, s.t)
+        s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
+
+    def _on_customer(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if s.status != "pending_customer":
+            return
+        self._bump(s, 0.02 * rng.random())
+        self._customer_says(s, rng, out, "reply")
+        self._set_status(out, s, rng, "open", actor="system")
+        self._await_agent(s, rng)
+
+    def _on_agent(self, s: TicketState, rng: random.Random, out: list) -> None:
+        tb = self.text
+        # Frustration from the wait just ended (relative to what this priority expects).
+        waited = s.t - s.wait_since
+        expected = AGENT_MEDIAN_H[s.priority] * 2.0
+        self._bump(s, min(0.08, 0.02 * max(0.0, waited / expected - 1.0)))
+        s.responded = 1
+        s.unanswered = 0
+        s.clocks.pop("followup", None)
+        if s.tier >= 2 and rng.random() < 0.3:
+            self._emit(
+                out,
+                s,
+                "internal_note",
+                "agent",
+                text=tb.internal_note(rng, "investigation", s.category, s.area, s.tier)
+                if tb
+                else None,
+            )
+            self._tick(s, rng)
+        # A specialist sends a misrouted ticket back to a team it already visited.
+        if s.tier >= 2 and s.bounce_p > 0 and rng.random() < s.bounce_p:
+            s.bounce_p = 0.0
+            self._bump(s, 0.08)
+            self._emit(
+                out,
+                s,
+                "internal_note",
+                "agent",
+                text=tb.internal_note(rng, "bounceback", s.category, s.area, s.tier)
+                if tb
+                else None,
+            )
+            self._assign(out, s, rng, "frontline", 1, "agent")
+            self._set_status(out, s, rng, "open")
+            s.needed_tier = max(s.needed_tier, 2)
+            s.clocks["agent"] = self._agent_clock(s, rng, s.t)
+            s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
+            return
+        # Priority raised after repeated chasing.
+        if s.priority != "P1" and s.F > 0.5 and rng.random() < 0.25:
+            self._tick(s, rng)
+            s.priority = "P2" if s.priority == "P3" else "P1"
+            self._emit(out, s, "priority_change", "agent", priority=s.priority)
+        if s.needed_tier > s.tier and rng.random() < 0.75:
+            self._handoff(s, rng, out)
+            return
+        outage_open = s.outage and s.t < s.outage_end
+        progress = (not outage_open) and s.tier >= s.needed_tier and rng.random() < s.helpfulness
+        if progress:
+            s.rounds_left -= 1
+        if s.rounds_left <= 0 and not outage_open:
+            self._resolve(s, rng, out)
+            return
+        if outage_open:
+            kind = "update"
+        else:
+            kind = rng.choice(("question", "question", "workaround", "update"))
+        self._tick(s, rng)
+        self._emit(
+            out,
+            s,
+            "agent_message",
+            "agent",
+            text=tb.agent_message(rng, kind, s.category, s.area, s.tier) if tb else None,
+        )
+        self._bump(s, -0.05 if progress else 0.015)
+        if kind == "update" and outage_open:
+            # The next update comes when there is news; the customer may chase meanwhile.
+            s.wait_since = s.t
+            s.clocks["agent"] = self._agent_clock(s, rng, s.t)
+            s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
+            if s.outage_end < s.clocks["agent"].due:
+                s.clocks["agent"].due = s.outage_end + 0.1 + 0.4 * rng.random()
+            return
+        self._set_status(out, s, rng, "pending_customer")
+        s.clocks["customer"] = self._wall_clock(rng, s.t, 2.5 + 6.0 * (s.channel == "email"), 1.1)
+
+    def _handoff(self, s: TicketState, rng: random.Random, out: list) -> None:
+        tb = self.text
+        new_tier = s.tier + 1
+        team = tier2_team(s.category, s.area) if new_tier == 2 else tier3_team(s.outage)
+        self._tick(s, rng)
+        self._emit(
+            out,
+            s,
+            "internal_note",
+            "agent",
+            text=tb.internal_note(rng, "handoff", s.category, s.area, s.tier) if tb else None,
+        )
+        if rng.random() < 0.7:
+            self._tick(s, rng)
+            self._emit(
+                out,
+                s,
+                "agent_message",
+                "agent",
+                text=tb.agent_message(rng, "handoff", s.category, s.area, s.tier) if tb else None,
+            )
+        self._bump(s, 0.03)
+        self._assign(out, s, rng, team, new_tier, "agent")
+        self._set_status(out, s, rng, "pending_internal")
+        s.rounds_left = max(s.rounds_left, 1)
+        s.wait_since = s.t
+        s.clocks["agent"] = self._agent_clock(s, rng, s.t)
+        if "followup" not in s.clocks:
+            s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
+
+    def _resolve(self, s: TicketState, rng: random.Random, out: list) -> None:
+        tb = self.text
+        self._tick(s, rng)
+        self._emit(
+            out,
+            s,
+            "agent_message",
+            "agent",
+            text=tb.agent_message(rng, "resolution", s.category, s.area, s.tier) if tb else None,
+        )
+        self._set_status(out, s, rng, "solved")
+        self._bump(s, -0.15)
+        s.clocks["close"] = self._wall_clock(rng, s.t, 40.0, 0.35)
+        p_reopen = 0.02 + 0.16 * (1.0 - s.helpfulness) + 0.08 * s.F - 0.03 * s.reopens
+        if rng.random() < p_reopen:
+            s.clocks["reopen"] = self._wall_clock(rng, s.t, 14.0, 0.9)
+            if s.clocks["reopen"].due >= s.clocks["close"].due:
+                del s.clocks["reopen"]
+        if rng.random() < 0.45:
+            s.clocks["thanks"] = self._wall_clock(rng, s.t, 1.5, 1.0)
+
+    def _on_thanks(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if s.status != "solved":
+            return
+        text = self.text.closing(rng, s.F, True, channel=s.channel) if self.text else None
+        self._emit(out, s, "customer_message", "customer", text=text, agent=False)
+
+    def _on_reopen(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if s.status != "solved":
+            return
+        s.clocks.pop("close", None)
+        s.clocks.pop("thanks", None)
+        s.reopens += 1
+        self._bump(s, 0.15)
+        self._emit(out, s, "reopened", "customer", agent=False)
+        self._tick(s, rng)
+        self._customer_says(s, rng, out, "reopen")
+        self._set_status(out, s, rng, "open", actor="system")
+        s.rounds_left = 1 + (rng.random() < 0.4)
+        s.helpfulness = min(0.95, s.helpfulness + 0.1)
+        self._await_agent(s, rng)
+
+    def _on_close(self, s: TicketState, rng: random.Random, out: list) -> None:
+        s.clocks.clear()
+        self._set_status(out, s, rng, "closed", actor="system")
+        if rng.random() < 0.3:
+            self._tick(s, rng)
+            score = round(5.0 - 4.2 * s.F + rng.gauss(0.0, 0.7))
+            self._emit(out, s, "csat", "customer", csat=min(5, max(1, score)), agent=False)
+
+
+def true_probability(
+    process: TicketProcess, state: TicketState, rng: random.Random, replicates: int, h_scale=1.0
+) -> float:
+    """P(escalates after state.t | state): mean over re-simulated futures of 1 - exp(-Lambda)."""
+    survive = 0.0
+    for _ in range(replicates):
+        s = state.copy()
+        process.redraw(s, rng)
+        lam = process.run(s, rng, None)
+        survive += math.exp(-h_scale * lam)
+    return 1.0 - survive / replicates
