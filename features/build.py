@@ -1,0 +1,665 @@
+"""Point-in-time features for (ticket, as_of) snapshots: one code path for training and serving.
+
+A feature of (ticket, as_of) reads only what was known at as_of (inclusive): the ticket's events
+with ``ts <= as_of``, other tickets' events with ``ts <= as_of``, account facts, and escalations
+of other tickets with ``escalated_at <= as_of``. Outcome labels are never read here; the only
+history of outcomes is the explicit ``escalations`` input, filtered by time like everything else.
+
+The batch path is vectorised (cumulative group operations and as-of joins, no per-event Python
+loops). :func:`build_ticket_features` scores one ticket with the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from features.calendar import BUSINESS_HOURS, SLA_BUSINESS_HOURS, SLA_HOURS, Calendar
+from features.registry import FEATURE_NAMES
+from features.text import INTENTS
+
+US_PER_H = 3_600_000_000
+_PRIO_RANK = {"P1": 1, "P2": 2, "P3": 3}
+_ARR_TIERS = np.array([10_000, 50_000, 200_000, 500_000])
+_EVENT_COLUMNS = (
+    "ticket_id",
+    "ts",
+    "event_type",
+    "agent_id",
+    "team",
+    "tier",
+    "status",
+    "priority",
+    "sentiment",
+    "p_negative",
+    "intensity",
+    "length",
+    *(f"intent_{i}" for i in INTENTS),
+)
+
+
+@lru_cache(maxsize=1)
+def business_calendar() -> Calendar:
+    """Business hours from 2000 to 2060 (built once, on first use)."""
+    start = pd.Timestamp("2000-01-01", tz="UTC").value / 3.6e12
+    end = pd.Timestamp("2060-01-01", tz="UTC").value / 3.6e12
+    return Calendar(BUSINESS_HOURS, start, end)
+
+
+def _us(ts: pd.Series) -> np.ndarray:
+    """UTC timestamps to int64 microseconds since the epoch (NaT -> min int64)."""
+    return pd.DatetimeIndex(ts).as_unit("us").asi8
+
+
+def _hours(ts: pd.Series) -> np.ndarray:
+    """UTC timestamps to float hours since the epoch (NaT -> NaN)."""
+    us = _us(ts).astype("float64")
+    us[pd.isna(ts).to_numpy() if hasattr(ts, "to_numpy") else pd.isna(ts)] = np.nan
+    return us / US_PER_H
+
+
+def _group_ffill(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    return values.groupby(codes, sort=False).ffill()
+
+
+# -------------------------------------------------------------------------------------------
+# Ticket-local state after each event
+# -------------------------------------------------------------------------------------------
+def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+    """The state of each ticket right after each of its events (one row per event).
+
+    Args:
+        events: events sorted by (ticket_id, ts), with text-signal columns attached
+            (see :func:`features.text.attach_text_signals`).
+        tickets: ticket_id, created_at, priority (initial).
+
+    Returns:
+        A frame aligned with ``events`` holding cumulative counts, the latest values and the
+        timestamps (``*_us``) needed to derive time features at any later as_of.
+    """
+    ev = events
+    codes = pd.factorize(ev["ticket_id"])[0]
+    etype = ev["event_type"].to_numpy(dtype=object)
+    t_us = _us(ev["ts"])
+    is_cust = etype == "customer_message"
+    is_agent = etype == "agent_message"
+    is_assign = etype == "assignment"
+    g = pd.Series(codes).groupby(codes, sort=False)
+
+    def csum(mask: np.ndarray) -> np.ndarray:
+        return pd.Series(mask.astype(np.int64)).groupby(codes, sort=False).cumsum().to_numpy()
+
+    st = pd.DataFrame({"ticket_id": ev["ticket_id"].to_numpy(), "ts_us": t_us})
+    st["event_count"] = g.cumcount().to_numpy() + 1
+    st["cust_count"] = csum(is_cust)
+    st["agent_count"] = csum(is_agent)
+    st["note_count"] = csum(etype == "internal_note")
+    st["reopen_count"] = csum(etype == "reopened")
+    st["status_changes"] = csum(etype == "status_change")
+    st["priority_changes"] = csum(etype == "priority_change")
+    st["handoffs"] = np.maximum(csum(is_assign) - 1, 0)
+
+    team = ev["team"].astype(object).where(is_assign)
+    tier = pd.Series(ev["tier"].to_numpy(dtype="float64", na_value=np.nan)).where(is_assign)
+    agent = ev["agent_id"].astype(object)
+    # Bounceback: an assignment to a team the ticket already visited.
+    visited_before = pd.Series(list(zip(codes, team, strict=True))).duplicated().to_numpy()
+    st["bouncebacks"] = csum(is_assign & team.notna().to_numpy() & visited_before)
+    assign_tier = tier[is_assign]
+    prev_tier = assign_tier.groupby(codes[is_assign], sort=False).shift(1)
+    changed = np.zeros(len(ev), dtype=bool)
+    changed[np.flatnonzero(is_assign)] = (
+        prev_tier.notna() & (assign_tier != prev_tier)
+    ).to_numpy()
+    st["tier_changes"] = csum(changed)
+    st["tier_current"] = _group_ffill(tier, codes).to_numpy()
+    st["tier_max"] = tier.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
+    st["team_current"] = _group_ffill(team, codes).to_numpy()
+    st["agent_current"] = _group_ffill(agent.where(is_assign), codes).to_numpy()
+    first_agent = (
+        agent.notna().to_numpy()
+        & ~pd.Series(list(zip(codes, agent, strict=True))).duplicated().to_numpy()
+    )
+    st["agent_distinct"] = csum(first_agent)
+
+    prio = ev["priority"].astype(object).where(etype == "priority_change")
+    initial = ev["ticket_id"].map(tickets.set_index("ticket_id")["priority"]).astype(object)
+    st["priority_initial"] = initial.map(_PRIO_RANK).to_numpy(dtype="float64")
+    st["priority_current"] = (
+        _group_ffill(prio, codes).fillna(initial).map(_PRIO_RANK).to_numpy(dtype="float64")
+    )
+    status = ev["status"].astype(object).where(etype == "status_change")
+    st["status_current"] = _group_ffill(status, codes).to_numpy()
+
+    # Text signals (customer messages only).
+    sent = pd.Series(ev["sentiment"].to_numpy(dtype="float64")).where(is_cust)
+    scored = sent.notna().to_numpy()
+    n_scored = csum(scored)
+    st["sent_last"] = _group_ffill(sent, codes).to_numpy()
+    st["sent_mean"] = np.where(
+        n_scored > 0,
+        pd.Series(sent.fillna(0.0)).groupby(codes, sort=False).cumsum().to_numpy()
+        / np.maximum(n_scored, 1),
+        np.nan,
+    )
+    st["sent_min"] = sent.groupby(codes, sort=False).cummin().pipe(_group_ffill, codes).to_numpy()
+    first = sent.where(scored & (n_scored == 1))
+    st["sent_first"] = _group_ffill(first, codes).to_numpy()
+    negative = scored & (ev["p_negative"].to_numpy(dtype="float64") > 0.5)
+    st["neg_share"] = np.where(n_scored > 0, csum(negative) / np.maximum(n_scored, 1), np.nan)
+    # Trend: latest minus the mean of up to three scored messages before it.
+    idx = np.flatnonzero(scored)
+    s_sc = sent.to_numpy()[idx]
+    c_sc = codes[idx]
+    cs = pd.Series(s_sc).groupby(c_sc, sort=False).cumsum()
+    k = pd.Series(c_sc).groupby(c_sc, sort=False).cumcount().to_numpy()
+    before = cs.groupby(c_sc, sort=False).shift(1).to_numpy()
+    before4 = cs.groupby(c_sc, sort=False).shift(4).fillna(0.0).to_numpy()
+    trend_sc = np.where(k > 0, s_sc - (before - before4) / np.maximum(np.minimum(k, 3), 1), np.nan)
+    trend = pd.Series(np.nan, index=range(len(ev)))
+    trend.iloc[idx] = trend_sc
+    st["sent_trend3"] = _group_ffill(trend, codes).to_numpy()
+    for intent in INTENTS:
+        flag = (ev[f"intent_{intent}"].to_numpy(dtype="float64") > 0.5) & is_cust
+        st[f"intent_{intent}"] = csum(flag)
+    intensity = pd.Series(ev["intensity"].to_numpy(dtype="float64")).where(is_cust)
+    st["intensity_last"] = _group_ffill(intensity, codes).to_numpy()
+    st["intensity_max"] = (
+        intensity.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
+    )
+    length = pd.Series(ev["length"].to_numpy(dtype="float64")).where(is_cust)
+    st["length_last"] = _group_ffill(length, codes).to_numpy()
+
+    # Waiting: a spell starts at the first customer message after the last agent message.
+    tf = pd.Series(t_us.astype("float64"))
+    seg = csum(is_agent)
+    keys = [codes, seg]
+    wait_start = tf.where(is_cust).groupby(keys, sort=False).cummin()
+    wait_start = wait_start.groupby(keys, sort=False).ffill()
+    st["wait_start_us"] = wait_start.to_numpy()
+    prev_wait = wait_start.groupby(codes, sort=False).shift(1)
+    spell = (tf - prev_wait).where(is_agent)
+    st["longest_done_us"] = (
+        spell.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
+    )
+    st["unanswered"] = (
+        pd.Series(is_cust.astype(np.int64)).groupby(keys, sort=False).cumsum().to_numpy()
+    )
+    last_agent = tf.where(is_agent)
+    st["last_agent_us"] = _group_ffill(last_agent, codes).to_numpy()
+    st["first_agent_us"] = (
+        last_agent.groupby(codes, sort=False).cummin().pipe(_group_ffill, codes).to_numpy()
+    )
+    return st
+
+
+# -------------------------------------------------------------------------------------------
+# Cross-ticket context: counts as of any instant, by as-of joins over cumulative tables
+# -------------------------------------------------------------------------------------------
+class _AsOfCounter:
+    """Cumulative count (or sum) of keyed, timed items, queried at any (key, instant)."""
+
+    def __init__(self, keys: pd.Series, t_us: np.ndarray, values: np.ndarray | None = None):
+        ok = keys.notna().to_numpy() & (t_us != np.iinfo(np.int64).min)
+        frame = pd.DataFrame(
+            {
+                "key": keys.to_numpy(dtype=object)[ok],
+                "t": t_us[ok],
+                "v": (np.ones(ok.sum()) if values is None else values[ok]).astype("float64"),
+            }
+        )
+        frame = frame.sort_values(["key", "t"], kind="stable")
+        frame["cum"] = frame.groupby("key", sort=False)["v"].cumsum()
+        # Several items at one instant: keep the total after the last of them.
+        frame = frame.drop_duplicates(["key", "t"], keep="last")
+        frame["key"] = frame["key"].astype(str)
+        # Per-key arrays answer a few queries (the serving path) without a join.
+        keys_arr = frame["key"].to_numpy()
+        t_arr = frame["t"].to_numpy()
+        cum_arr = frame["cum"].to_numpy()
+        bounds = np.flatnonzero(np.r_[True, keys_arr[1:] != keys_arr[:-1], True])
+        if len(keys_arr) == 0:
+            bounds = np.array([0])
+        self._by_key = {
+            keys_arr[lo]: (t_arr[lo:hi], cum_arr[lo:hi])
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        }
+        self._table = frame[["key", "t", "cum"]].sort_values("t", kind="stable")
+
+    def at(self, keys: pd.Series | np.ndarray, t_us: np.ndarray) -> np.ndarray:
+        """Total of items with key == keys[i] and time <= t_us[i]; 0 when none."""
+        if len(t_us) <= 32:
+            out = np.zeros(len(t_us))
+            for i, (key, t) in enumerate(zip(keys, t_us, strict=True)):
+                found = None if pd.isna(key) else self._by_key.get(str(key))
+                if found is not None:
+                    j = np.searchsorted(found[0], t, side="right")
+                    out[i] = found[1][j - 1] if j > 0 else 0.0
+            return out
+        q = pd.DataFrame({"key": pd.Series(keys, dtype=object).to_numpy(), "t": t_us})
+        q["pos"] = np.arange(len(q))
+        has_key = q["key"].notna().to_numpy()
+        out = np.zeros(len(q))
+        if not has_key.any() or self._table.empty:
+            return out
+        q = q[has_key].copy()
+        q["key"] = q["key"].astype(str)
+        q = q.sort_values("t", kind="stable")
+        m = pd.merge_asof(q, self._table, on="t", by="key", direction="backward")
+        out[m["pos"].to_numpy()] = m["cum"].fillna(0.0).to_numpy()
+        return out
+
+    def window(self, keys, t_us: np.ndarray, hours: float) -> np.ndarray:
+        """Total of items in (t - hours, t]."""
+        return self.at(keys, t_us) - self.at(keys, t_us - int(hours * US_PER_H))
+
+
+@dataclass
+class FeatureContext:
+    """Everything beyond one ticket's own events that its features read, indexed for as-of use.
+
+    Built once from a data set (the batch job) or from the service's store; queried with
+    snapshots. All queries are inclusive of as_of and blind to anything later.
+    """
+
+    accounts: pd.DataFrame
+    tickets: pd.DataFrame  # ticket_id, account_id, product_area, channel, created_at, priority
+    created_by_account: _AsOfCounter
+    closed_by_account: _AsOfCounter
+    created_by_area: _AsOfCounter
+    closed_by_area: _AsOfCounter
+    escalations_by_account: _AsOfCounter
+    sentiment_sum_by_account: _AsOfCounter
+    sentiment_n_by_account: _AsOfCounter
+    held_by_agent: _AsOfCounter
+    released_by_agent: _AsOfCounter
+    held_by_team: _AsOfCounter
+    released_by_team: _AsOfCounter
+
+    @classmethod
+    def from_data(
+        cls,
+        accounts: pd.DataFrame,
+        tickets: pd.DataFrame,
+        events: pd.DataFrame,
+        escalations: pd.DataFrame | None = None,
+    ) -> FeatureContext:
+        """Index a data set.
+
+        Args:
+            accounts, tickets: validated tables.
+            events: sorted events with text signals attached.
+            escalations: account_id, escalated_at of past escalations (any time: queries only
+                count those at or before as_of). None when outcomes are unknown.
+        """
+        tk = tickets.set_index("ticket_id")
+        closed = events[(events["event_type"] == "status_change") & (events["status"] == "closed")]
+        close_ts = closed.groupby("ticket_id", sort=False)["ts"].min()
+        close_us = _us(close_ts.reindex(tk.index))
+        created_us = _us(tk["created_at"])
+        acc = tk["account_id"]
+        area = tk["product_area"]
+
+        ev_acc = events["ticket_id"].map(acc)
+        cust = (events["event_type"] == "customer_message") & events["sentiment"].notna()
+        ev_us = _us(events["ts"])
+        s = events["sentiment"].to_numpy(dtype="float64")
+
+        # Who holds the ticket: from each assignment until the next one or the close.
+        asg = events[events["event_type"] == "assignment"]
+        asg_us = _us(asg["ts"])
+        # min(next assignment, close): a later event can never move a past release.
+        nxt_us = _us(asg.groupby("ticket_id", sort=False)["ts"].shift(-1))
+        # The first close at or after the assignment (an assignment after a close is a reopen).
+        closes = pd.DataFrame(
+            {"ticket_id": tk.index.get_indexer(closed["ticket_id"]), "t": _us(closed["ts"])}
+        ).sort_values("t", kind="stable")
+        starts = pd.DataFrame(
+            {
+                "ticket_id": tk.index.get_indexer(asg["ticket_id"]),
+                "t": asg_us,
+                "pos": np.arange(len(asg)),
+            }
+        ).sort_values("t", kind="stable")
+        first_close = pd.merge_asof(
+            starts, closes.assign(close=closes["t"]), on="t", by="ticket_id", direction="forward"
+        )
+        close_of = np.full(len(asg), np.iinfo(np.int64).min, dtype=np.int64)
+        close_of[first_close["pos"].to_numpy()] = (
+            first_close["close"].fillna(np.iinfo(np.int64).min).to_numpy(dtype=np.int64)
+        )
+        nat = np.iinfo(np.int64).min
+        end_us = np.where(
+            nxt_us == nat,
+            close_of,
+            np.where(close_of == nat, nxt_us, np.minimum(nxt_us, close_of)),
+        )
+
+        esc = (
+            escalations
+            if escalations is not None
+            else pd.DataFrame(
+                {
+                    "account_id": pd.Series(dtype=object),
+                    "escalated_at": pd.Series(dtype="datetime64[us, UTC]"),
+                }
+            )
+        )
+        return cls(
+            accounts=accounts.set_index("account_id"),
+            tickets=tickets.set_index("ticket_id"),
+            created_by_account=_AsOfCounter(acc, created_us),
+            closed_by_account=_AsOfCounter(acc, close_us),
+            created_by_area=_AsOfCounter(area, created_us),
+            closed_by_area=_AsOfCounter(area, close_us),
+            escalations_by_account=_AsOfCounter(esc["account_id"], _us(esc["escalated_at"])),
+            sentiment_sum_by_account=_AsOfCounter(
+                ev_acc[cust], ev_us[cust.to_numpy()], s[cust.to_numpy()]
+            ),
+            sentiment_n_by_account=_AsOfCounter(ev_acc[cust], ev_us[cust.to_numpy()]),
+            held_by_agent=_AsOfCounter(asg["agent_id"], asg_us),
+            released_by_agent=_AsOfCounter(asg["agent_id"], end_us),
+            held_by_team=_AsOfCounter(asg["team"], asg_us),
+            released_by_team=_AsOfCounter(asg["team"], end_us),
+        )
+
+    def features(self, snap: pd.DataFrame) -> pd.DataFrame:
+        """Account and context features for snapshots (ticket_id, as_of_us, agent, team)."""
+        t = snap["as_of_us"].to_numpy()
+        tk = self.tickets.reindex(snap["ticket_id"].to_numpy())
+        acc_id = tk["account_id"].to_numpy(dtype=object)
+        area = tk["product_area"].to_numpy(dtype=object)
+        acc = self.accounts.reindex(acc_id)
+        out = pd.DataFrame(index=snap.index)
+        arr = acc["arr"].to_numpy(dtype="float64", na_value=np.nan)
+        out["account_arr"] = arr
+        out["account_arr_tier"] = np.where(
+            np.isnan(arr), np.nan, np.searchsorted(_ARR_TIERS, arr, side="right")
+        )
+        out["account_strategic"] = acc["strategic"].to_numpy(dtype="float64", na_value=np.nan)
+        out["account_plan"] = acc["plan"].to_numpy(dtype=object)
+        as_of_h = t / US_PER_H
+        out["account_days_to_renewal"] = (_hours(acc["renewal_date"]) - as_of_h) / 24.0
+        out["account_age_days"] = (as_of_h - _hours(acc["created_at"])) / 24.0
+        out["account_open_tickets"] = self.created_by_account.at(
+            acc_id, t
+        ) - self.closed_by_account.at(acc_id, t)
+        out["account_tickets_30d"] = self.created_by_account.window(acc_id, t, 24 * 30)
+        out["account_tickets_90d"] = self.created_by_account.window(acc_id, t, 24 * 90)
+        out["account_escalations_365d"] = self.escalations_by_account.window(acc_id, t, 24 * 365)
+        n = self.sentiment_n_by_account.window(acc_id, t, 24 * 30)
+        ssum = self.sentiment_sum_by_account.window(acc_id, t, 24 * 30)
+        out["account_sentiment_30d"] = np.where(n > 0, ssum / np.maximum(n, 1), np.nan)
+        out["area_tickets_24h"] = self.created_by_area.window(area, t, 24)
+        out["area_open_tickets"] = self.created_by_area.at(area, t) - self.closed_by_area.at(
+            area, t
+        )
+        agent = snap["agent_current"].to_numpy(dtype=object)
+        team = snap["team_current"].to_numpy(dtype=object)
+        out["agent_backlog"] = np.where(
+            pd.isna(agent),
+            np.nan,
+            self.held_by_agent.at(agent, t) - self.released_by_agent.at(agent, t),
+        )
+        out["team_backlog"] = np.where(
+            pd.isna(team),
+            np.nan,
+            self.held_by_team.at(team, t) - self.released_by_team.at(team, t),
+        )
+        out["ticket_channel"] = tk["channel"].to_numpy(dtype=object)
+        out["ticket_product_area"] = area
+        return out
+
+
+# -------------------------------------------------------------------------------------------
+# Snapshot features
+# -------------------------------------------------------------------------------------------
+def _locate(state: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
+    """Row of ``state`` holding each snapshot's ticket state: its last event at or before as_of."""
+    q = pd.DataFrame(
+        {
+            "ticket_id": snapshots["ticket_id"].astype(str).to_numpy(),
+            "t": snapshots["as_of_us"].to_numpy(),
+            "pos": np.arange(len(snapshots)),
+        }
+    ).sort_values("t", kind="stable")
+    r = pd.DataFrame(
+        {
+            "ticket_id": state["ticket_id"].astype(str).to_numpy(),
+            "t": state["ts_us"].to_numpy(),
+            "row": np.arange(len(state)),
+        }
+    )
+    # Events of one ticket at the same instant: the state after the last of them.
+    r = r.drop_duplicates(["ticket_id", "t"], keep="last").sort_values("t", kind="stable")
+    m = pd.merge_asof(q, r, on="t", by="ticket_id", direction="backward")
+    rows = np.full(len(snapshots), -1, dtype=np.int64)
+    rows[m["pos"].to_numpy()] = m["row"].fillna(-1).to_numpy(dtype=np.int64)
+    return rows
+
+
+def snapshot_features(
+    state: pd.DataFrame,
+    tickets: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    context: FeatureContext,
+) -> pd.DataFrame:
+    """Feature rows for snapshots (ticket_id, as_of) from per-event state and the context.
+
+    Returns a frame with ticket_id, as_of and every registered feature, in registry order, in
+    the order of ``snapshots``.
+    """
+    snap = snapshots[["ticket_id", "as_of"]].reset_index(drop=True).copy()
+    snap["as_of_us"] = _us(snap["as_of"])
+    rows = _locate(state, snap)
+    have = rows >= 0
+    s = state.iloc[np.where(have, rows, 0)].reset_index(drop=True)
+    if not have.all():  # as_of before the ticket's first event: no state yet
+        s.loc[~have, :] = np.nan
+
+    tk = tickets.set_index("ticket_id").reindex(snap["ticket_id"].to_numpy())
+    created_us = _us(tk["created_at"]).astype("float64")
+    t = snap["as_of_us"].to_numpy().astype("float64")
+    H = float(US_PER_H)
+    f = pd.DataFrame(index=snap.index)
+
+    def count(col: str) -> np.ndarray:
+        return s[col].fillna(0).to_numpy(dtype="float64")
+
+    f["customer_sentiment_last"] = s["sent_last"].to_numpy(dtype="float64")
+    f["customer_sentiment_mean"] = s["sent_mean"].to_numpy(dtype="float64")
+    f["customer_sentiment_min"] = s["sent_min"].to_numpy(dtype="float64")
+    f["customer_sentiment_first"] = s["sent_first"].to_numpy(dtype="float64")
+    f["customer_sentiment_drop"] = f["customer_sentiment_first"] - f["customer_sentiment_last"]
+    f["customer_sentiment_trend_last3"] = s["sent_trend3"].to_numpy(dtype="float64")
+    f["customer_negative_share"] = s["neg_share"].to_numpy(dtype="float64")
+    for intent in ("legal", "churn", "executive", "security", "billing", "outage"):
+        f[f"customer_intent_{intent}"] = (count(f"intent_{intent}") > 0).astype("float64")
+    f["customer_intent_followup_count"] = count("intent_follow_up")
+    f["customer_intensity_last"] = s["intensity_last"].to_numpy(dtype="float64")
+    f["customer_intensity_max"] = s["intensity_max"].to_numpy(dtype="float64")
+    f["customer_message_length_last"] = s["length_last"].to_numpy(dtype="float64")
+    f["customer_message_count"] = count("cust_count")
+
+    f["ticket_age_h"] = (t - created_us) / H
+    first_agent = s["first_agent_us"].to_numpy(dtype="float64")
+    f["ticket_first_response_h"] = (first_agent - created_us) / H
+    wait_start = s["wait_start_us"].to_numpy(dtype="float64")
+    waiting = np.where(np.isnan(wait_start), 0.0, (t - wait_start) / H)
+    f["ticket_waiting_h"] = waiting
+    f["ticket_longest_wait_h"] = np.fmax(
+        s["longest_done_us"].to_numpy(dtype="float64") / H, waiting
+    )
+    last_agent = s["last_agent_us"].to_numpy(dtype="float64")
+    f["ticket_since_agent_h"] = (t - np.where(np.isnan(last_agent), created_us, last_agent)) / H
+
+    # First-response SLA on the initial priority (features/calendar.py holds the policy).
+    prio = tk["priority"].astype(object).to_numpy()
+    sla_h = pd.Series(prio).map(SLA_HOURS).to_numpy(dtype="float64")
+    business = pd.Series(prio).map(SLA_BUSINESS_HOURS).fillna(False).to_numpy(dtype=bool)
+    cal = business_calendar()
+    created_h, t_h = created_us / H, t / H
+    answered = ~np.isnan(first_agent) & (first_agent <= t)
+    until_h = np.where(answered, first_agent / H, t_h)
+    used = np.where(
+        business,
+        cal.cumulative(until_h) - cal.cumulative(created_h),
+        until_h - created_h,
+    )
+    f["sla_consumed_share"] = used / sla_h
+    f["sla_breached"] = (used > sla_h).astype("float64")
+    deadline_h = np.where(
+        business,
+        _advance(cal, created_h, sla_h),
+        created_h + sla_h,
+    )
+    f["sla_hours_to_breach"] = np.where(answered, np.nan, deadline_h - t_h)
+    f["ticket_in_business_hours"] = (cal.cumulative(t_h + 1e-9) - cal.cumulative(t_h) > 0).astype(
+        "float64"
+    )
+
+    f["ticket_reopen_count"] = count("reopen_count")
+    f["ticket_handoff_count"] = count("handoffs")
+    f["ticket_tier_current"] = s["tier_current"].to_numpy(dtype="float64")
+    f["ticket_tier_max"] = s["tier_max"].to_numpy(dtype="float64")
+    f["ticket_tier_changes"] = count("tier_changes")
+    f["ticket_bounceback_count"] = count("bouncebacks")
+    f["ticket_agent_count"] = count("agent_distinct")
+    f["ticket_unanswered_count"] = count("unanswered")
+    initial = pd.Series(prio).map(_PRIO_RANK).to_numpy(dtype="float64")
+    f["ticket_priority_current"] = np.where(
+        have, s["priority_current"].to_numpy(dtype="float64"), initial
+    )
+    f["ticket_priority_initial"] = initial
+    f["ticket_priority_changes"] = count("priority_changes")
+    f["ticket_status_changes"] = count("status_changes")
+    f["ticket_pending_customer"] = (s["status_current"] == "pending_customer").to_numpy(
+        dtype="float64"
+    )
+    f["ticket_customer_agent_ratio"] = count("cust_count") / (count("agent_count") + 1.0)
+    f["ticket_internal_note_count"] = count("note_count")
+    f["ticket_event_count"] = count("event_count")
+
+    ctx_in = pd.DataFrame(
+        {
+            "ticket_id": snap["ticket_id"].to_numpy(),
+            "as_of_us": snap["as_of_us"].to_numpy(),
+            "agent_current": s["agent_current"].to_numpy(dtype=object),
+            "team_current": s["team_current"].to_numpy(dtype=object),
+        }
+    )
+    ctx = context.features(ctx_in)
+    for col in ctx.columns:
+        f[col] = ctx[col].to_numpy()
+    as_of = pd.DatetimeIndex(snap["as_of"])
+    f["ticket_hour_utc"] = as_of.hour.to_numpy(dtype="float64")
+    f["ticket_weekday"] = as_of.day_of_week.to_numpy(dtype="float64")
+
+    out = snap[["ticket_id", "as_of"]].copy()
+    for name in FEATURE_NAMES:
+        out[name] = f[name].to_numpy()
+    return out
+
+
+def _advance(cal: Calendar, start_h: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    target = cal.cumulative(start_h) + hours
+    cum = cal._cum
+    i = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(cal._starts) - 1)
+    return cal._starts[i] + (target - cum[i])
+
+
+# -------------------------------------------------------------------------------------------
+# Entry points
+# -------------------------------------------------------------------------------------------
+def escalation_history(
+    outcomes: pd.DataFrame | None, tickets: pd.DataFrame
+) -> pd.DataFrame | None:
+    """Past escalations as (account_id, escalated_at), the only outcome data features may use."""
+    if outcomes is None:
+        return None
+    esc = outcomes.dropna(subset=["escalated_at"])
+    return pd.DataFrame(
+        {
+            "account_id": esc["ticket_id"]
+            .map(tickets.set_index("ticket_id")["account_id"])
+            .to_numpy(),
+            "escalated_at": esc["escalated_at"].to_numpy(),
+        }
+    )
+
+
+def build_features(
+    accounts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    events: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    escalations: pd.DataFrame | None = None,
+    context: FeatureContext | None = None,
+) -> pd.DataFrame:
+    """Features for many snapshots at once (the batch path).
+
+    Args:
+        events: sorted by (ticket_id, ts) with text signals attached.
+        snapshots: ticket_id, as_of (UTC timestamps; inclusive).
+        escalations: see :func:`escalation_history`.
+        context: a prebuilt context (else built from the tables given).
+    """
+    context = context or FeatureContext.from_data(accounts, tickets, events, escalations)
+    state = event_state(events[list(_EVENT_COLUMNS)], tickets)
+    return snapshot_features(state, tickets, snapshots, context)
+
+
+def build_ticket_features(
+    ticket: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp,
+    context: FeatureContext,
+) -> pd.DataFrame:
+    """Features of one ticket at one instant (the serving path): exactly the batch code.
+
+    Args:
+        ticket: a one-row tickets frame.
+        events: that ticket's events (any order), text signals attached.
+        as_of: the scoring instant (UTC); must not be before the ticket was created.
+        context: account and cross-ticket context (the service's store, or a batch context).
+    """
+    created = ticket["created_at"].iloc[0]
+    if as_of < created:
+        raise ValueError(f"as_of {as_of} is before the ticket was created ({created})")
+    ev = events.sort_values("ts", kind="stable").reset_index(drop=True)
+    state = event_state(ev[list(_EVENT_COLUMNS)], ticket)
+    snap = pd.DataFrame({"ticket_id": [ticket["ticket_id"].iloc[0]], "as_of": [as_of]})
+    snap["as_of"] = snap["as_of"].astype("datetime64[us, UTC]")
+    return snapshot_features(state, ticket, snap, context)
+
+
+def make_snapshots(events: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Scoring moments: every event on an open ticket, one per (ticket, instant).
+
+    A moment is dropped once the ticket is closed (its close event included) and, when outcomes
+    are given, from the escalation on (the question is already answered). ``weight`` is
+    1 / (moments of the ticket), scaled to mean 1, so long tickets do not dominate training.
+    Adds ``label`` (escalates after as_of) and ``hours_to_escalation`` when outcomes are given.
+    """
+    ev = events[["ticket_id", "ts", "event_type", "status"]]
+    closing = (ev["event_type"] == "status_change") & (ev["status"] == "closed")
+    closed_at = ev.loc[closing].groupby("ticket_id")["ts"].min()
+    snaps = ev[["ticket_id", "ts"]].drop_duplicates(keep="last").rename(columns={"ts": "as_of"})
+    close = snaps["ticket_id"].map(closed_at)
+    snaps = snaps[close.isna() | (snaps["as_of"] < close)]
+    if outcomes is not None:
+        esc = snaps["ticket_id"].map(outcomes.set_index("ticket_id")["escalated_at"])
+        keep = esc.isna() | (snaps["as_of"] < esc)
+        snaps = snaps[keep]
+        esc = esc[keep]
+        snaps = snaps.assign(
+            label=esc.notna().astype("int8"),
+            hours_to_escalation=(esc - snaps["as_of"]).dt.total_seconds() / 3600.0,
+        )
+    n = snaps.groupby("ticket_id")["as_of"].transform("size").to_numpy()
+    w = 1.0 / n
+    snaps = snaps.assign(weight=w / w.mean())
+    return snaps.reset_index(drop=True)

@@ -1,0 +1,128 @@
+"""Per-message text signals: transformer sentiment, risk intents and lexical intensity.
+
+Signals are computed once per distinct customer message and attached to the events table as
+columns (NaN on other events). Feature code reads only these columns, never raw model output, so
+a test or an offline job can plug in any scorer with the same columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+INTENTS = ("legal", "churn", "executive", "security", "billing", "outage", "follow_up")
+SIGNAL_COLUMNS = ("sentiment", "p_negative", *(f"intent_{i}" for i in INTENTS))
+_CAPS = r"\b[A-Z]{4,}\b"
+
+
+class TextScorer(Protocol):
+    """Anything that turns texts into the signal columns (one row per text, in order)."""
+
+    def score_texts(self, texts: Sequence[str]) -> pd.DataFrame: ...
+
+
+class TransformerTextScorer:
+    """Sentiment and intents from the MiniLM transformer (one encoder pass per text)."""
+
+    def __init__(self, sentiment=None, intents=None) -> None:
+        from models.intents import load_intent_model
+        from models.sentiment import load_sentiment_model
+
+        self.sentiment = sentiment or load_sentiment_model()
+        self.intents = intents or load_intent_model(self.sentiment)
+
+    def score_texts(self, texts: Sequence[str]) -> pd.DataFrame:
+        texts = list(texts)
+        if not texts:
+            return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
+        emb = self.sentiment.embed(texts)
+        proba = self.sentiment.logits_from_embeddings(emb)
+        proba = _softmax(proba)
+        flags = self.intents.flags_from_embeddings(emb)
+        out = pd.DataFrame({"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]})
+        for intent in INTENTS:
+            out[f"intent_{intent}"] = flags[intent].to_numpy(dtype="float64")
+        return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def text_hash(texts: pd.Series) -> pd.Series:
+    return texts.map(lambda t: hashlib.blake2b(t.encode(), digest_size=12).hexdigest())
+
+
+class SignalCache:
+    """A Parquet cache of text signals keyed by a hash of the text (survives between runs)."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path else None
+        self._frame = pd.DataFrame(columns=["key", *SIGNAL_COLUMNS])
+        if self.path is not None and self.path.exists():
+            self._frame = pd.read_parquet(self.path)
+
+    def lookup(self, keys: pd.Series) -> pd.DataFrame:
+        return self._frame.set_index("key").reindex(keys.to_numpy())
+
+    def add(self, keys: Sequence[str], signals: pd.DataFrame) -> None:
+        new = signals.reset_index(drop=True).assign(key=list(keys))
+        self._frame = pd.concat([self._frame, new], ignore_index=True).drop_duplicates("key")
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._frame.to_parquet(self.path, index=False)
+
+
+def attach_text_signals(
+    events: pd.DataFrame,
+    scorer: TextScorer | None,
+    cache: SignalCache | None = None,
+    batch_size: int = 512,
+) -> pd.DataFrame:
+    """Add signal columns to ``events``: values on customer messages with text, NaN elsewhere.
+
+    Also adds ``intensity`` (exclamation marks + all-caps words) and ``length`` (characters),
+    which need no model. With ``scorer=None`` the model columns are NaN (text-free data such as
+    IT-incident logs): features then see missing values, never invented ones.
+    """
+    out = events.copy()
+    is_msg = (out["event_type"] == "customer_message") & out["text"].notna()
+    text = out.loc[is_msg, "text"].astype(str)
+    out["intensity"] = np.nan
+    out["length"] = np.nan
+    out.loc[is_msg, "intensity"] = (text.str.count("!") + text.str.count(_CAPS)).astype("float64")
+    out.loc[is_msg, "length"] = text.str.len().astype("float64")
+    for col in SIGNAL_COLUMNS:
+        out[col] = np.nan
+    if scorer is None or text.empty:
+        return out
+    cache = cache or SignalCache(None)
+    keys = text_hash(text)
+    known = cache.lookup(keys)
+    missing = known["sentiment"].isna().to_numpy()
+    if missing.any():
+        todo = pd.Series(text.to_numpy()[missing], index=keys.to_numpy()[missing])
+        todo = todo[~todo.index.duplicated()]
+        log.info("scoring %d new customer messages (%d cached)", len(todo), (~missing).sum())
+        parts = []
+        from tqdm import tqdm
+
+        for start in tqdm(
+            range(0, len(todo), batch_size), desc="sentiment", disable=len(todo) < 5 * batch_size
+        ):
+            parts.append(scorer.score_texts(todo.iloc[start : start + batch_size].tolist()))
+        cache.add(todo.index.tolist(), pd.concat(parts, ignore_index=True))
+        known = cache.lookup(keys)
+    for col in SIGNAL_COLUMNS:
+        out.loc[is_msg, col] = known[col].to_numpy(dtype="float64")
+    return out
