@@ -199,14 +199,28 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
 # -------------------------------------------------------------------------------------------
 # Cross-ticket context: counts as of any instant, by as-of joins over cumulative tables
 # -------------------------------------------------------------------------------------------
-class _AsOfCounter:
-    """Cumulative count (or sum) of keyed, timed items, queried at any (key, instant)."""
+def _vocab(values) -> pd.Index:
+    """An index of the distinct non-missing keys (object dtype, so lookups hash plain str)."""
+    v = pd.Series(np.asarray(values, dtype=object)).dropna().unique()
+    return pd.Index(v, dtype=object)
 
-    def __init__(self, keys: pd.Series, t_us: np.ndarray, values: np.ndarray | None = None):
-        ok = keys.notna().to_numpy() & (t_us != np.iinfo(np.int64).min)
+
+def _encode(vocab: pd.Index, values) -> np.ndarray:
+    """Integer codes of keys in ``vocab``; -1 for unknown or missing keys."""
+    return vocab.get_indexer(np.asarray(values, dtype=object))
+
+
+class _AsOfCounter:
+    """Cumulative count (or sum) of coded, timed items, queried at any (code, instant).
+
+    Codes are integers from a shared vocabulary (-1: unknown, counts zero).
+    """
+
+    def __init__(self, codes: np.ndarray, t_us: np.ndarray, values: np.ndarray | None = None):
+        ok = (codes >= 0) & (t_us != np.iinfo(np.int64).min)
         frame = pd.DataFrame(
             {
-                "key": keys.to_numpy(dtype=object)[ok],
+                "key": codes[ok],
                 "t": t_us[ok],
                 "v": (np.ones(ok.sum()) if values is None else values[ok]).astype("float64"),
             }
@@ -215,46 +229,38 @@ class _AsOfCounter:
         frame["cum"] = frame.groupby("key", sort=False)["v"].cumsum()
         # Several items at one instant: keep the total after the last of them.
         frame = frame.drop_duplicates(["key", "t"], keep="last")
-        frame["key"] = frame["key"].astype(str)
         # Per-key arrays answer a few queries (the serving path) without a join.
-        keys_arr = frame["key"].to_numpy()
-        t_arr = frame["t"].to_numpy()
-        cum_arr = frame["cum"].to_numpy()
-        bounds = np.flatnonzero(np.r_[True, keys_arr[1:] != keys_arr[:-1], True])
-        if len(keys_arr) == 0:
-            bounds = np.array([0])
+        k_arr, t_arr, c_arr = (frame[c].to_numpy() for c in ("key", "t", "cum"))
+        bounds = np.flatnonzero(np.r_[True, k_arr[1:] != k_arr[:-1], True]) if len(k_arr) else [0]
         self._by_key = {
-            keys_arr[lo]: (t_arr[lo:hi], cum_arr[lo:hi])
+            int(k_arr[lo]): (t_arr[lo:hi], c_arr[lo:hi])
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         }
         self._table = frame[["key", "t", "cum"]].sort_values("t", kind="stable")
 
-    def at(self, keys: pd.Series | np.ndarray, t_us: np.ndarray) -> np.ndarray:
-        """Total of items with key == keys[i] and time <= t_us[i]; 0 when none."""
+    def at(self, codes: np.ndarray, t_us: np.ndarray) -> np.ndarray:
+        """Total of items with code == codes[i] and time <= t_us[i]; 0 when none."""
+        out = np.zeros(len(t_us))
         if len(t_us) <= 32:
-            out = np.zeros(len(t_us))
-            for i, (key, t) in enumerate(zip(keys, t_us, strict=True)):
-                found = None if pd.isna(key) else self._by_key.get(str(key))
+            for i, (key, t) in enumerate(zip(codes, t_us, strict=True)):
+                found = self._by_key.get(int(key))
                 if found is not None:
                     j = np.searchsorted(found[0], t, side="right")
                     out[i] = found[1][j - 1] if j > 0 else 0.0
             return out
-        q = pd.DataFrame({"key": pd.Series(keys, dtype=object).to_numpy(), "t": t_us})
-        q["pos"] = np.arange(len(q))
-        has_key = q["key"].notna().to_numpy()
-        out = np.zeros(len(q))
-        if not has_key.any() or self._table.empty:
+        has_key = codes >= 0
+        if not has_key.any():
             return out
-        q = q[has_key].copy()
-        q["key"] = q["key"].astype(str)
-        q = q.sort_values("t", kind="stable")
+        q = pd.DataFrame(
+            {"key": codes[has_key], "t": np.asarray(t_us)[has_key], "pos": np.flatnonzero(has_key)}
+        ).sort_values("t", kind="stable")
         m = pd.merge_asof(q, self._table, on="t", by="key", direction="backward")
         out[m["pos"].to_numpy()] = m["cum"].fillna(0.0).to_numpy()
         return out
 
-    def window(self, keys, t_us: np.ndarray, hours: float) -> np.ndarray:
+    def window(self, codes: np.ndarray, t_us: np.ndarray, hours: float) -> np.ndarray:
         """Total of items in (t - hours, t]."""
-        return self.at(keys, t_us) - self.at(keys, t_us - int(hours * US_PER_H))
+        return self.at(codes, t_us) - self.at(codes, t_us - int(hours * US_PER_H))
 
 
 @dataclass
@@ -267,6 +273,10 @@ class FeatureContext:
 
     accounts: pd.DataFrame
     tickets: pd.DataFrame  # ticket_id, account_id, product_area, channel, created_at, priority
+    account_vocab: pd.Index
+    area_vocab: pd.Index
+    agent_vocab: pd.Index
+    team_vocab: pd.Index
     created_by_account: _AsOfCounter
     closed_by_account: _AsOfCounter
     created_by_area: _AsOfCounter
@@ -338,41 +348,51 @@ class FeatureContext:
             np.where(close_of == nat, nxt_us, np.minimum(nxt_us, close_of)),
         )
 
-        esc = (
-            escalations
-            if escalations is not None
-            else pd.DataFrame(
-                {
-                    "account_id": pd.Series(dtype=object),
-                    "escalated_at": pd.Series(dtype="datetime64[us, UTC]"),
-                }
-            )
-        )
+        if escalations is None:
+            esc_acc, esc_us = np.array([], dtype=object), np.array([], dtype=np.int64)
+        else:
+            esc_acc, esc_us = escalations["account_id"], _us(escalations["escalated_at"])
+
+        accounts_v = _vocab(accounts["account_id"])
+        areas_v = _vocab(tk["product_area"])
+        agents_v = _vocab(asg["agent_id"])
+        teams_v = _vocab(asg["team"])
+        acc_c = _encode(accounts_v, acc)
+        area_c = _encode(areas_v, area)
+        cust_np = cust.to_numpy()
+        ev_acc_c = _encode(accounts_v, ev_acc[cust_np])
+        agent_c = _encode(agents_v, asg["agent_id"])
+        team_c = _encode(teams_v, asg["team"])
+        table = tickets.set_index("ticket_id")[["account_id", "product_area", "channel"]].copy()
+        table["acc_code"] = acc_c
+        table["area_code"] = area_c
         return cls(
             accounts=accounts.set_index("account_id"),
-            tickets=tickets.set_index("ticket_id"),
-            created_by_account=_AsOfCounter(acc, created_us),
-            closed_by_account=_AsOfCounter(acc, close_us),
-            created_by_area=_AsOfCounter(area, created_us),
-            closed_by_area=_AsOfCounter(area, close_us),
-            escalations_by_account=_AsOfCounter(esc["account_id"], _us(esc["escalated_at"])),
-            sentiment_sum_by_account=_AsOfCounter(
-                ev_acc[cust], ev_us[cust.to_numpy()], s[cust.to_numpy()]
-            ),
-            sentiment_n_by_account=_AsOfCounter(ev_acc[cust], ev_us[cust.to_numpy()]),
-            held_by_agent=_AsOfCounter(asg["agent_id"], asg_us),
-            released_by_agent=_AsOfCounter(asg["agent_id"], end_us),
-            held_by_team=_AsOfCounter(asg["team"], asg_us),
-            released_by_team=_AsOfCounter(asg["team"], end_us),
+            tickets=table,
+            account_vocab=accounts_v,
+            area_vocab=areas_v,
+            agent_vocab=agents_v,
+            team_vocab=teams_v,
+            created_by_account=_AsOfCounter(acc_c, created_us),
+            closed_by_account=_AsOfCounter(acc_c, close_us),
+            created_by_area=_AsOfCounter(area_c, created_us),
+            closed_by_area=_AsOfCounter(area_c, close_us),
+            escalations_by_account=_AsOfCounter(_encode(accounts_v, esc_acc), esc_us),
+            sentiment_sum_by_account=_AsOfCounter(ev_acc_c, ev_us[cust_np], s[cust_np]),
+            sentiment_n_by_account=_AsOfCounter(ev_acc_c, ev_us[cust_np]),
+            held_by_agent=_AsOfCounter(agent_c, asg_us),
+            released_by_agent=_AsOfCounter(agent_c, end_us),
+            held_by_team=_AsOfCounter(team_c, asg_us),
+            released_by_team=_AsOfCounter(team_c, end_us),
         )
 
     def features(self, snap: pd.DataFrame) -> pd.DataFrame:
         """Account and context features for snapshots (ticket_id, as_of_us, agent, team)."""
         t = snap["as_of_us"].to_numpy()
-        tk = self.tickets.reindex(snap["ticket_id"].to_numpy())
-        acc_id = tk["account_id"].to_numpy(dtype=object)
-        area = tk["product_area"].to_numpy(dtype=object)
-        acc = self.accounts.reindex(acc_id)
+        tk = self.tickets.reindex(snap["ticket_id"].to_numpy(dtype=object))
+        acc_c = tk["acc_code"].fillna(-1).to_numpy(dtype=np.int64)
+        area_c = tk["area_code"].fillna(-1).to_numpy(dtype=np.int64)
+        acc = self.accounts.reindex(tk["account_id"].to_numpy(dtype=object))
         out = pd.DataFrame(index=snap.index)
         arr = acc["arr"].to_numpy(dtype="float64", na_value=np.nan)
         out["account_arr"] = arr
@@ -384,33 +404,27 @@ class FeatureContext:
         as_of_h = t / US_PER_H
         out["account_days_to_renewal"] = (_hours(acc["renewal_date"]) - as_of_h) / 24.0
         out["account_age_days"] = (as_of_h - _hours(acc["created_at"])) / 24.0
-        out["account_open_tickets"] = self.created_by_account.at(
-            acc_id, t
-        ) - self.closed_by_account.at(acc_id, t)
-        out["account_tickets_30d"] = self.created_by_account.window(acc_id, t, 24 * 30)
-        out["account_tickets_90d"] = self.created_by_account.window(acc_id, t, 24 * 90)
-        out["account_escalations_365d"] = self.escalations_by_account.window(acc_id, t, 24 * 365)
-        n = self.sentiment_n_by_account.window(acc_id, t, 24 * 30)
-        ssum = self.sentiment_sum_by_account.window(acc_id, t, 24 * 30)
+        created, closed = self.created_by_account, self.closed_by_account
+        out["account_open_tickets"] = created.at(acc_c, t) - closed.at(acc_c, t)
+        out["account_tickets_30d"] = created.window(acc_c, t, 24 * 30)
+        out["account_tickets_90d"] = created.window(acc_c, t, 24 * 90)
+        out["account_escalations_365d"] = self.escalations_by_account.window(acc_c, t, 24 * 365)
+        n = self.sentiment_n_by_account.window(acc_c, t, 24 * 30)
+        ssum = self.sentiment_sum_by_account.window(acc_c, t, 24 * 30)
         out["account_sentiment_30d"] = np.where(n > 0, ssum / np.maximum(n, 1), np.nan)
-        out["area_tickets_24h"] = self.created_by_area.window(area, t, 24)
-        out["area_open_tickets"] = self.created_by_area.at(area, t) - self.closed_by_area.at(
-            area, t
+        out["area_tickets_24h"] = self.created_by_area.window(area_c, t, 24)
+        out["area_open_tickets"] = self.created_by_area.at(area_c, t) - self.closed_by_area.at(
+            area_c, t
         )
         agent = snap["agent_current"].to_numpy(dtype=object)
         team = snap["team_current"].to_numpy(dtype=object)
-        out["agent_backlog"] = np.where(
-            pd.isna(agent),
-            np.nan,
-            self.held_by_agent.at(agent, t) - self.released_by_agent.at(agent, t),
-        )
-        out["team_backlog"] = np.where(
-            pd.isna(team),
-            np.nan,
-            self.held_by_team.at(team, t) - self.released_by_team.at(team, t),
-        )
+        agent_c, team_c = _encode(self.agent_vocab, agent), _encode(self.team_vocab, team)
+        held = self.held_by_agent.at(agent_c, t) - self.released_by_agent.at(agent_c, t)
+        out["agent_backlog"] = np.where(pd.isna(agent), np.nan, held)
+        held = self.held_by_team.at(team_c, t) - self.released_by_team.at(team_c, t)
+        out["team_backlog"] = np.where(pd.isna(team), np.nan, held)
         out["ticket_channel"] = tk["channel"].to_numpy(dtype=object)
-        out["ticket_product_area"] = area
+        out["ticket_product_area"] = tk["product_area"].to_numpy(dtype=object)
         return out
 
 
@@ -419,16 +433,17 @@ class FeatureContext:
 # -------------------------------------------------------------------------------------------
 def _locate(state: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
     """Row of ``state`` holding each snapshot's ticket state: its last event at or before as_of."""
+    vocab = pd.Index(pd.unique(state["ticket_id"].to_numpy(dtype=object)), dtype=object)
     q = pd.DataFrame(
         {
-            "ticket_id": snapshots["ticket_id"].astype(str).to_numpy(),
+            "ticket_id": vocab.get_indexer(snapshots["ticket_id"].to_numpy(dtype=object)),
             "t": snapshots["as_of_us"].to_numpy(),
             "pos": np.arange(len(snapshots)),
         }
     ).sort_values("t", kind="stable")
     r = pd.DataFrame(
         {
-            "ticket_id": state["ticket_id"].astype(str).to_numpy(),
+            "ticket_id": vocab.get_indexer(state["ticket_id"].to_numpy(dtype=object)),
             "t": state["ts_us"].to_numpy(),
             "row": np.arange(len(state)),
         }

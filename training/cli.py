@@ -89,6 +89,46 @@ from training.sentiment_cli import register  # noqa: E402
 register(app)
 
 
+@app.command()
+def features(
+    data: Annotated[
+        Path | None, typer.Option(help="Support-data folder (accounts/tickets/events/...).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output Parquet file.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Print the feature registry.")] = False,
+    text: Annotated[
+        bool, typer.Option(help="Score customer messages with the transformer (--no-text: skip).")
+    ] = True,
+    verbose: bool = False,
+) -> None:
+    """Build one labelled feature row per scoring snapshot, or list the features."""
+    _setup(verbose)
+    from features.registry import FEATURE_SET_VERSION, feature_table
+
+    if list_:
+        rows = feature_table()
+        width = max(len(r["name"]) for r in rows)
+        typer.echo(f"feature set {FEATURE_SET_VERSION}: {len(rows)} features")
+        for r in rows:
+            typer.echo(f"{r['name']:<{width}}  {r['group']:<8} {r['dtype']:<8} {r['description']}")
+        return
+    if data is None or out is None:
+        raise _fail("give --data DIR and --out FILE.parquet (or --list)")
+    from features.pipeline import write_feature_table
+    from features.schema import DataValidationError, read_dataset
+
+    try:
+        ds = read_dataset(data)
+    except DataValidationError as err:
+        raise _fail(str(err)) from None
+    scorer = None
+    if text:
+        from features.text import TransformerTextScorer
+
+        scorer = TransformerTextScorer()
+    typer.echo(json.dumps(write_feature_table(ds, out, scorer), indent=2))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
