@@ -129,6 +129,75 @@ def features(
     typer.echo(json.dumps(write_feature_table(ds, out, scorer), indent=2))
 
 
+def _load_text_scorer(enabled: bool):
+    if not enabled:
+        return None
+    from features.text import TransformerTextScorer
+
+    return TransformerTextScorer()
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Support-data folder with outcomes.")],
+    config: Annotated[
+        Path | None, typer.Option(help="Experiment config (default: training/config.yaml).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override one config key, e.g. --set search.n_trials=5."),
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Registered model name (default from the config).")
+    ] = None,
+    text: Annotated[bool, typer.Option(help="Use transformer text signals.")] = True,
+    verbose: bool = False,
+) -> None:
+    """Train, calibrate, evaluate; log to MLflow and register the model (@challenger)."""
+    _setup(verbose)
+    from training.config import load_config
+    from training.jobs import run_training
+
+    try:
+        cfg, raw = load_config(config, set_ or [])
+    except (ValueError, OSError) as err:
+        raise _fail(f"config: {err}") from None
+    try:
+        summary = run_training(
+            data, cfg, raw, model_name or cfg.model_name, _load_text_scorer(text)
+        )
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[
+        str, typer.Option(help="Registered model, e.g. models:/escalation-risk@champion.")
+    ],
+    data: Annotated[Path, typer.Option(help="Support-data folder with outcomes.")],
+    split: Annotated[
+        str, typer.Option(help="test: the training time split's test slice; all: every snapshot.")
+    ] = "test",
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the table as one JSON object.")
+    ] = False,
+    verbose: bool = False,
+) -> None:
+    """Re-run the evaluation table for a registered model version on a data folder."""
+    _setup(verbose)
+    if split not in ("test", "all"):
+        raise _fail(f"--split must be 'test' or 'all', got {split!r}")
+    from training.jobs import format_table, run_evaluation
+
+    try:
+        result = run_evaluation(model, data, split)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    typer.echo(json.dumps(result, default=float) if json_ else format_table(result))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -59,6 +59,10 @@ CATEGORY_F0 = {
     "contract": 0.06,
     "security": 0.10,
 }
+# How often a reply at the right tier moves the ticket forward, by category; a misrouted ticket
+# bounces back from a specialist team with BOUNCE_P.
+HELPFULNESS = {"howto": 0.8, "billing": 0.7, "technical": 0.6, "contract": 0.65, "security": 0.6}
+BOUNCE_P = 0.15
 CHANNELS = ("email", "web", "chat", "phone")
 CHANNEL_P = (0.42, 0.25, 0.22, 0.11)
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
@@ -296,7 +300,7 @@ def _initial_state(
         + account["temper"]
         + 0.18 * (outage is not None)
         + 0.06 * (0 <= days_to_renewal <= 60)
-        + rng.gauss(0.0, 0.07)
+        + rng.gauss(0.0, 0.04)
     )
     s = TicketState()
     s.t = t
@@ -305,7 +309,6 @@ def _initial_state(
     s.status = "new"
     s.tier, s.team, s.agent = 1, None, None
     s.needed_tier = needed
-    s.rounds_left = 1 + min(5, int(rng.expovariate(1 / 1.2)))
     s.priority = priority
     s.breached = s.responded = s.unanswered = s.reopens = s.threat = 0
     s.wait_since = t
@@ -318,9 +321,9 @@ def _initial_state(
         B_ARR * math.log10(max(account["arr"], 1.0) / 30000.0) + B_STRATEGIC * account["strategic"]
     )
     s.strategic = int(account["strategic"])
-    s.bounce_p = 0.25 if rng.random() < 0.6 else 0.0
+    s.bounce_p = BOUNCE_P
     s.load_mult = 1.0
-    s.helpfulness = rng.uniform(0.45, 0.9)
+    s.helpfulness = HELPFULNESS[category]
     s.sla_due = sla_deadline(t, priority, business)
     meta = {"category": category, "product_area": area, "channel": channel, "priority": priority}
     return s, meta

@@ -62,6 +62,7 @@ _INTEGRATION_AREAS = {"api", "integrations", "webhooks", "data_sync"}
 AGENT_MEDIAN_H = {"P1": 0.35, "P2": 1.2, "P3": 3.5}
 FOLLOWUP_MEDIAN_H = {"P1": 1.0, "P2": 5.0, "P3": 20.0}
 MAX_FOLLOWUPS = 4
+RESOLVE_P = 0.5
 
 
 def tier2_team(category: str, product_area: str) -> str:
@@ -124,7 +125,6 @@ class TicketState:
         "team",
         "agent",
         "needed_tier",
-        "rounds_left",
         "priority",
         "breached",
         "responded",
@@ -452,9 +452,8 @@ class TicketProcess:
             return
         outage_open = s.outage and s.t < s.outage_end
         progress = (not outage_open) and s.tier >= s.needed_tier and rng.random() < s.helpfulness
-        if progress:
-            s.rounds_left -= 1
-        if s.rounds_left <= 0 and not outage_open:
+        # Memoryless resolution: each helpful reply at the right tier solves it with RESOLVE_P.
+        if progress and (s.outage or rng.random() < RESOLVE_P):
             self._resolve(s, rng, out)
             return
         if outage_open:
@@ -505,7 +504,6 @@ class TicketProcess:
         self._bump(s, 0.03)
         self._assign(out, s, rng, team, new_tier, "agent")
         self._set_status(out, s, rng, "pending_internal")
-        s.rounds_left = max(s.rounds_left, 1)
         s.wait_since = s.t
         s.clocks["agent"] = self._agent_clock(s, rng, s.t)
         if "followup" not in s.clocks:
@@ -549,7 +547,6 @@ class TicketProcess:
         self._tick(s, rng)
         self._customer_says(s, rng, out, "reopen")
         self._set_status(out, s, rng, "open", actor="system")
-        s.rounds_left = 1 + (rng.random() < 0.4)
         s.helpfulness = min(0.95, s.helpfulness + 0.1)
         self._await_agent(s, rng)
 

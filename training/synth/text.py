@@ -1475,8 +1475,9 @@ class TextBank:
 
     @staticmethod
     def _band(rng: random.Random, f: float) -> int:
-        t = f + (rng.random() - 0.5) * 0.16
-        return 0 if t < 0.25 else 1 if t < 0.55 else 2 if t < 0.8 else 3
+        # Bands sit where most tickets live (frustration 0.1-0.6), so wording tracks the state.
+        t = f + (rng.random() - 0.5) * 0.12
+        return 0 if t < 0.2 else 1 if t < 0.4 else 2 if t < 0.62 else 3
 
     @staticmethod
     def _frust(f: float) -> float:

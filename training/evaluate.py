@@ -1,0 +1,252 @@
+"""Honest evaluation: the model, the rules a team would write, logistic regression, the ceiling.
+
+Everything is computed on one slice of snapshots (by default the test slice of the time split),
+overall and per slice (ARR tier, strategic accounts, priority, channel). Snapshot metrics treat
+every scoring moment as one prediction; alert metrics work per ticket: a ticket is alerted when
+any of its snapshots crosses the threshold before it escalates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+)
+
+from training.config import RulesConfig
+
+EPS = 1e-6
+
+
+def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.mean() * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = [
+        {
+            "bin": b,
+            "mean_predicted": p[idx == b].mean(),
+            "observed": y[idx == b].mean(),
+            "count": int((idx == b).sum()),
+        }
+        for b in range(bins)
+        if (idx == b).any()
+    ]
+    return pd.DataFrame(rows)
+
+
+def precision_at_recall(y: np.ndarray, p: np.ndarray, recall: float) -> tuple[float, float]:
+    """Best precision among thresholds reaching at least ``recall``; and that threshold."""
+    prec, rec, thr = precision_recall_curve(y, p)
+    ok = rec[:-1] >= recall
+    if not ok.any():
+        return float("nan"), float("nan")
+    i = np.flatnonzero(ok)[np.argmax(prec[:-1][ok])]
+    return float(prec[i]), float(thr[i])
+
+
+def snapshot_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """PR-AUC, ROC-AUC, log-loss, Brier and ECE of probabilities ``p`` for labels ``y``."""
+    y = np.asarray(y, dtype=int)
+    p = np.clip(np.asarray(p, dtype="float64"), EPS, 1 - EPS)
+    out = {"n": float(len(y)), "positives": float(y.sum()), "base_rate": float(y.mean())}
+    if 0 < y.sum() < len(y):
+        out.update(
+            pr_auc=float(average_precision_score(y, p)),
+            roc_auc=float(roc_auc_score(y, p)),
+        )
+    else:
+        out.update(pr_auc=float("nan"), roc_auc=float("nan"))
+    out.update(
+        log_loss=float(log_loss(y, p, labels=[0, 1])),
+        brier=float(brier_score_loss(y, p)),
+        ece=ece(y, p),
+    )
+    return out
+
+
+def ticket_alerts(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Per ticket: escalated?, first alert time, escalation time (from the snapshots)."""
+    df = pd.DataFrame(
+        {
+            "ticket_id": frame["ticket_id"].to_numpy(),
+            "as_of": frame["as_of"].to_numpy(),
+            "alert": p >= threshold,
+            "escalated": frame["label"].to_numpy() == 1,
+            "escalated_at": frame["as_of"]
+            + pd.to_timedelta(frame["hours_to_escalation"].fillna(0), unit="h"),
+        }
+    )
+    g = df.groupby("ticket_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "escalated": g["escalated"].max(),
+            "alerted": g["alert"].max(),
+            "first_alert": df[df["alert"]].groupby("ticket_id")["as_of"].min(),
+            "escalated_at": df[df["escalated"]].groupby("ticket_id")["escalated_at"].max(),
+        }
+    )
+    out["alerted"] = out["alerted"].fillna(False)
+    return out
+
+
+def alert_metrics(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """Ticket-level precision, recall, alerts per day and median lead time at a threshold."""
+    t = ticket_alerts(frame, p, threshold)
+    tp = int((t["alerted"] & t["escalated"]).sum())
+    n_alert = int(t["alerted"].sum())
+    days = max((frame["as_of"].max() - frame["as_of"].min()).total_seconds() / 86400, 1.0)
+    lead = (t["escalated_at"] - t["first_alert"]).dt.total_seconds() / 3600
+    lead = lead[t["alerted"] & t["escalated"]]
+    return {
+        "threshold": float(threshold),
+        "ticket_precision": tp / n_alert if n_alert else float("nan"),
+        "ticket_recall": tp / max(int(t["escalated"].sum()), 1),
+        "alerts_per_day": n_alert / days,
+        "alerted_share": n_alert / len(t),
+        "median_lead_time_h": float(lead.median()) if len(lead) else float("nan"),
+    }
+
+
+def threshold_for_ticket_recall(frame: pd.DataFrame, p: np.ndarray, recall: float) -> float:
+    """The highest threshold whose ticket-level recall reaches ``recall``."""
+    df = pd.DataFrame(
+        {"ticket_id": frame["ticket_id"].to_numpy(), "p": p, "y": frame["label"].to_numpy()}
+    )
+    per = df.groupby("ticket_id").agg(p=("p", "max"), y=("y", "max"))
+    pos = np.sort(per.loc[per["y"] == 1, "p"].to_numpy())[::-1]
+    if len(pos) == 0:
+        return float("nan")
+    k = int(np.ceil(recall * len(pos))) - 1
+    return float(pos[min(max(k, 0), len(pos) - 1)])
+
+
+def threshold_for_alert_budget(frame: pd.DataFrame, p: np.ndarray, per_day: float) -> float:
+    """The lowest threshold whose alerted tickets per day stay within ``per_day``."""
+    df = pd.DataFrame({"ticket_id": frame["ticket_id"].to_numpy(), "p": p})
+    peak = np.sort(df.groupby("ticket_id")["p"].max().to_numpy())[::-1]
+    days = max((frame["as_of"].max() - frame["as_of"].min()).total_seconds() / 86400, 1.0)
+    k = int(np.floor(per_day * days))
+    if k <= 0:
+        return float(peak[0]) + 1e-12
+    if k >= len(peak):
+        return 0.0
+    return float(np.nextafter(peak[k], 1.0))
+
+
+def rules_score(frame: pd.DataFrame, rules: RulesConfig) -> np.ndarray:
+    """The multi-signal trigger a support team writes without ML (1 = alert)."""
+    high_value_unhappy = (
+        (frame["account_arr"].fillna(0) >= rules.arr_min)
+        & (frame["customer_sentiment_last"].fillna(0) <= rules.sentiment_max)
+        & (frame["sla_consumed_share"].fillna(0) >= rules.sla_consumed_min)
+    )
+    threat = (frame["customer_intent_legal"] > 0) | (frame["customer_intent_executive"] > 0)
+    reopened = frame["ticket_reopen_count"] >= rules.reopens_min
+    return (high_value_unhappy | threat | reopened).to_numpy(dtype="float64")
+
+
+SLICES = {
+    "arr_tier": lambda f: f["account_arr_tier"].map(
+        {0: "<10k", 1: "10k-50k", 2: "50k-200k", 3: "200k-500k", 4: ">=500k"}
+    ),
+    "strategic": lambda f: f["account_strategic"].map({1.0: "strategic", 0.0: "other"}),
+    "priority": lambda f: f["ticket_priority_initial"].map({1.0: "P1", 2.0: "P2", 3.0: "P3"}),
+    "channel": lambda f: f["ticket_channel"],
+}
+
+
+def slice_table(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Snapshot and alert metrics per slice value."""
+    rows = []
+    y = frame["label"].to_numpy()
+    for name, fn in SLICES.items():
+        values = fn(frame).fillna("unknown").astype(str).to_numpy()
+        for value in sorted(set(values)):
+            m = values == value
+            r = {"slice": name, "value": value, **snapshot_metrics(y[m], p[m])}
+            a = alert_metrics(frame[m], p[m], threshold)
+            r.update(precision=a["ticket_precision"], recall=a["ticket_recall"])
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def compare(
+    frame: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    threshold: float,
+    rules: RulesConfig,
+    budgets: tuple[int, ...] = (5, 10, 20),
+    truth: pd.Series | None = None,
+) -> dict[str, Any]:
+    """The comparison table: each scorer's snapshot and alert metrics on the same rows.
+
+    Args:
+        frame: labelled feature rows of the evaluation slice.
+        scores: name -> probability per row ("model" must be present).
+        threshold: the model's policy threshold.
+        truth: the generator's true probability per row (NaN where not sampled), if known.
+    """
+    y = frame["label"].to_numpy()
+    table: dict[str, Any] = {}
+    for name, p in scores.items():
+        m = snapshot_metrics(y, p)
+        t80 = threshold_for_ticket_recall(frame, p, 0.8)
+        at80 = alert_metrics(frame, p, t80)
+        m["workload_reduction_at_80_recall"] = 1.0 - at80["alerted_share"]
+        m["ticket_recall_at_80_threshold"] = at80["ticket_recall"]
+        for b in budgets:
+            tb = threshold_for_alert_budget(frame, p, b)
+            m[f"recall_at_{b}_alerts_per_day"] = alert_metrics(frame, p, tb)["ticket_recall"]
+        table[name] = m
+    policy = alert_metrics(frame, scores["model"], threshold)
+    table["model"].update({f"policy_{k}": v for k, v in policy.items()})
+
+    rule = rules_score(frame, rules)
+    r_alert = alert_metrics(frame, rule, 0.5)
+    table["rules"] = {
+        **snapshot_metrics(y, np.clip(rule, EPS, 1 - EPS)),
+        "ticket_precision": r_alert["ticket_precision"],
+        "ticket_recall": r_alert["ticket_recall"],
+        "alerts_per_day": r_alert["alerts_per_day"],
+        "median_lead_time_h": r_alert["median_lead_time_h"],
+    }
+    # The model at the rules' recall: same recall, compare precision (ticket level).
+    t_eq = threshold_for_ticket_recall(frame, scores["model"], r_alert["ticket_recall"])
+    eq = alert_metrics(frame, scores["model"], t_eq)
+    table["model"]["precision_at_rules_recall"] = eq["ticket_precision"]
+    table["model"]["precision_ratio_vs_rules"] = eq["ticket_precision"] / max(
+        r_alert["ticket_precision"], 1e-9
+    )
+    out: dict[str, Any] = {"scorers": table}
+    if truth is not None:
+        have = truth.notna().to_numpy()
+        if have.sum() and 0 < y[have].sum() < have.sum():
+            ceiling = snapshot_metrics(y[have], truth.to_numpy()[have])
+            model_on = snapshot_metrics(y[have], scores["model"][have])
+            out["ceiling"] = {
+                "rows": int(have.sum()),
+                "ceiling": ceiling,
+                "model": model_on,
+                "pr_auc_ratio": model_on["pr_auc"] / ceiling["pr_auc"],
+                "log_loss_ratio": model_on["log_loss"] / ceiling["log_loss"],
+            }
+    return out
