@@ -102,12 +102,14 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     st["priority_changes"] = csum(etype == "priority_change")
     st["handoffs"] = np.maximum(csum(is_assign) - 1, 0)
 
-    team = ev["team"].astype(object).where(is_assign)
+    # Teams and agents as integer codes (-1: none); strings come back only for snapshots.
+    team_c, team_u = pd.factorize(ev["team"])
+    agent_c, agent_u = pd.factorize(ev["agent_id"])
+    team_c = np.where(is_assign, team_c, -1)
     tier = pd.Series(ev["tier"].to_numpy(dtype="float64", na_value=np.nan)).where(is_assign)
-    agent = ev["agent_id"].astype(object)
     # Bounceback: an assignment to a team the ticket already visited.
-    visited_before = pd.Series(list(zip(codes, team, strict=True))).duplicated().to_numpy()
-    st["bouncebacks"] = csum(is_assign & team.notna().to_numpy() & visited_before)
+    visit_key = pd.Series(codes.astype(np.int64) * (len(team_u) + 1) + team_c + 1)
+    st["bouncebacks"] = csum((team_c >= 0) & visit_key.duplicated().to_numpy())
     assign_tier = tier[is_assign]
     prev_tier = assign_tier.groupby(codes[is_assign], sort=False).shift(1)
     changed = np.zeros(len(ev), dtype=bool)
@@ -117,13 +119,14 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     st["tier_changes"] = csum(changed)
     st["tier_current"] = _group_ffill(tier, codes).to_numpy()
     st["tier_max"] = tier.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
-    st["team_current"] = _group_ffill(team, codes).to_numpy()
-    st["agent_current"] = _group_ffill(agent.where(is_assign), codes).to_numpy()
-    first_agent = (
-        agent.notna().to_numpy()
-        & ~pd.Series(list(zip(codes, agent, strict=True))).duplicated().to_numpy()
-    )
-    st["agent_distinct"] = csum(first_agent)
+    team_now = pd.Series(np.where(team_c >= 0, team_c, np.nan))
+    st["team_code"] = _group_ffill(team_now, codes).to_numpy()
+    agent_now = pd.Series(np.where(is_assign & (agent_c >= 0), agent_c, np.nan))
+    st["agent_code"] = _group_ffill(agent_now, codes).to_numpy()
+    st.attrs["team_names"] = np.asarray(team_u, dtype=object)
+    st.attrs["agent_names"] = np.asarray(agent_u, dtype=object)
+    agent_key = pd.Series(codes.astype(np.int64) * (len(agent_u) + 1) + agent_c + 1)
+    st["agent_distinct"] = csum((agent_c >= 0) & ~agent_key.duplicated().to_numpy())
 
     prio = ev["priority"].astype(object).where(etype == "priority_change")
     initial = ev["ticket_id"].map(tickets.set_index("ticket_id")["priority"]).astype(object)
@@ -131,8 +134,16 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     st["priority_current"] = (
         _group_ffill(prio, codes).fillna(initial).map(_PRIO_RANK).to_numpy(dtype="float64")
     )
-    status = ev["status"].astype(object).where(etype == "status_change")
-    st["status_current"] = _group_ffill(status, codes).to_numpy()
+    status_c, status_u = pd.factorize(ev["status"])
+    status_now = pd.Series(
+        np.where((etype == "status_change") & (status_c >= 0), status_c, np.nan)
+    )
+    pending = (
+        list(status_u).index("pending_customer") if "pending_customer" in list(status_u) else -2
+    )
+    st["pending_customer"] = (_group_ffill(status_now, codes).to_numpy() == pending).astype(
+        "float64"
+    )
 
     # Text signals (customer messages only).
     sent = pd.Series(ev["sentiment"].to_numpy(dtype="float64")).where(is_cust)
@@ -431,6 +442,15 @@ class FeatureContext:
 # -------------------------------------------------------------------------------------------
 # Snapshot features
 # -------------------------------------------------------------------------------------------
+def _names(codes: pd.Series, names: np.ndarray) -> np.ndarray:
+    """Integer codes (float, NaN for none) back to their names (None for none)."""
+    c = codes.to_numpy(dtype="float64")
+    out = np.full(len(c), None, dtype=object)
+    ok = ~np.isnan(c)
+    out[ok] = names[c[ok].astype(np.int64)]
+    return out
+
+
 def _locate(state: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
     """Row of ``state`` holding each snapshot's ticket state: its last event at or before as_of."""
     vocab = pd.Index(pd.unique(state["ticket_id"].to_numpy(dtype=object)), dtype=object)
@@ -471,7 +491,7 @@ def snapshot_features(
     snap["as_of_us"] = _us(snap["as_of"])
     rows = _locate(state, snap)
     have = rows >= 0
-    s = state.iloc[np.where(have, rows, 0)].reset_index(drop=True)
+    s = state.drop(columns=["ticket_id"]).iloc[np.where(have, rows, 0)].reset_index(drop=True)
     if not have.all():  # as_of before the ticket's first event: no state yet
         s.loc[~have, :] = np.nan
 
@@ -551,9 +571,7 @@ def snapshot_features(
     f["ticket_priority_initial"] = initial
     f["ticket_priority_changes"] = count("priority_changes")
     f["ticket_status_changes"] = count("status_changes")
-    f["ticket_pending_customer"] = (s["status_current"] == "pending_customer").to_numpy(
-        dtype="float64"
-    )
+    f["ticket_pending_customer"] = s["pending_customer"].to_numpy(dtype="float64")
     f["ticket_customer_agent_ratio"] = count("cust_count") / (count("agent_count") + 1.0)
     f["ticket_internal_note_count"] = count("note_count")
     f["ticket_event_count"] = count("event_count")
@@ -562,8 +580,8 @@ def snapshot_features(
         {
             "ticket_id": snap["ticket_id"].to_numpy(),
             "as_of_us": snap["as_of_us"].to_numpy(),
-            "agent_current": s["agent_current"].to_numpy(dtype=object),
-            "team_current": s["team_current"].to_numpy(dtype=object),
+            "agent_current": _names(s["agent_code"], state.attrs["agent_names"]),
+            "team_current": _names(s["team_code"], state.attrs["team_names"]),
         }
     )
     ctx = context.features(ctx_in)
