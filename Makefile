@@ -27,6 +27,7 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/escalation-risk generate --tickets $(DEMO_TICKETS) --seed $(SEED) --out $(DEMO_DIR)
+	$(BIN)/escalation-risk train --data $(DEMO_DIR)
 
 test: setup
 	$(BIN)/python -m pytest

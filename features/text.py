@@ -30,7 +30,7 @@ class TextScorer(Protocol):
 
 
 class TransformerTextScorer:
-    """Sentiment and intents from the MiniLM transformer (one encoder pass per text)."""
+    """Sentiment and intents from the MiniLM transformer (one cached encoder pass per text)."""
 
     def __init__(self, sentiment=None, intents=None) -> None:
         from models.intents import load_intent_model
@@ -38,25 +38,30 @@ class TransformerTextScorer:
 
         self.sentiment = sentiment or load_sentiment_model()
         self.intents = intents or load_intent_model(self.sentiment)
+        self.version = artifacts_version()
 
     def score_texts(self, texts: Sequence[str]) -> pd.DataFrame:
         texts = list(texts)
         if not texts:
             return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
-        emb = self.sentiment.embed(texts)
-        proba = self.sentiment.logits_from_embeddings(emb)
-        proba = _softmax(proba)
-        flags = self.intents.flags_from_embeddings(emb)
+        proba = np.asarray(self.sentiment.predict_proba(texts), dtype="float64")
+        flags = self.intents.predict(texts)
         out = pd.DataFrame({"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]})
         for intent in INTENTS:
             out[f"intent_{intent}"] = flags[intent].to_numpy(dtype="float64")
         return out
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+def artifacts_version() -> str:
+    """A short hash of the committed sentiment/intent artifacts: names the text-signal cache."""
+    from models.sentiment import ARTIFACTS_DIR
+
+    h = hashlib.sha256()
+    for path in sorted(Path(ARTIFACTS_DIR).glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return "t-" + h.hexdigest()[:10]
 
 
 def text_hash(texts: pd.Series) -> pd.Series:

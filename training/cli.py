@@ -84,11 +84,6 @@ def validate(
     typer.echo(json.dumps(ds.summary(), indent=2))
 
 
-from training.sentiment_cli import register  # noqa: E402
-
-register(app)
-
-
 @app.command()
 def features(
     data: Annotated[
@@ -196,6 +191,12 @@ def evaluate(
     except ValueError as err:
         raise _fail(str(err)) from None
     typer.echo(json.dumps(result, default=float) if json_ else format_table(result))
+
+
+# The sentiment commands live with the sentiment training code.
+from training.sentiment_cli import register  # noqa: E402
+
+register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

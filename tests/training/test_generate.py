@@ -148,3 +148,20 @@ def test_every_scoring_moment_of_sampled_tickets_has_truth(synthetic_dir):
         ]
     )
     assert covered > 0.97
+
+
+def test_escalated_conversations_score_more_negative_with_the_transformer(synthetic_dir):
+    from features.text import TransformerTextScorer
+
+    out, _ = synthetic_dir
+    data = read_dataset(out)
+    esc = data.outcomes.set_index("ticket_id")["escalated_at"]
+    msgs = data.events[data.events["event_type"] == "customer_message"].copy()
+    msgs["escalated_at"] = msgs["ticket_id"].map(esc)
+    msgs = msgs[msgs["escalated_at"].isna() | (msgs["ts"] < msgs["escalated_at"])]
+    escalated = msgs[msgs["escalated_at"].notna()].sample(300, random_state=0)
+    calm = msgs[msgs["escalated_at"].isna()].sample(300, random_state=0)
+    scorer = TransformerTextScorer()
+    s_esc = scorer.score_texts(escalated["text"].tolist())["sentiment"].mean()
+    s_calm = scorer.score_texts(calm["text"].tolist())["sentiment"].mean()
+    assert s_esc < s_calm - 0.1, (s_esc, s_calm)

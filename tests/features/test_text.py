@@ -1,0 +1,69 @@
+"""Text signals from the real transformer: attached to customer messages only, cached by hash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.text import SIGNAL_COLUMNS, SignalCache, TransformerTextScorer, attach_text_signals
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return TransformerTextScorer()
+
+
+def _events(texts, types=None):
+    n = len(texts)
+    return pd.DataFrame(
+        {
+            "ticket_id": ["t1"] * n,
+            "ts": pd.date_range("2026-01-05", periods=n, freq="h", tz="UTC"),
+            "event_type": types or ["customer_message"] * n,
+            "text": texts,
+        }
+    )
+
+
+def test_signals_on_customer_messages_only(scorer):
+    ev = _events(
+        ["This is UNACCEPTABLE!! Third time I ask, our lawyers will hear about this.",
+         "We are looking into it.", None, "Thanks so much, works perfectly now :)"],
+        ["customer_message", "agent_message", "customer_message", "customer_message"],
+    )
+    out = attach_text_signals(ev, scorer)
+    assert out.loc[[1, 2], list(SIGNAL_COLUMNS)].isna().all().all()
+    assert out.loc[0, "sentiment"] < out.loc[3, "sentiment"]
+    assert out.loc[0, "intent_legal"] == 1.0 and out.loc[3, "intent_legal"] == 0.0
+    assert out.loc[0, "intensity"] >= 3  # "!!" and "UNACCEPTABLE"
+    assert out.loc[3, "length"] == len("Thanks so much, works perfectly now :)")
+
+
+def test_cache_is_keyed_by_text_and_reused(scorer, tmp_path):
+    class Counting:
+        version = "count"
+
+        def __init__(self):
+            self.calls = 0
+
+        def score_texts(self, texts):
+            self.calls += len(texts)
+            return scorer.score_texts(texts)
+
+    counting = Counting()
+    cache = SignalCache(tmp_path / "signals.parquet")
+    ev = _events(["Any update on this?", "Any update on this?", "Still broken."])
+    first = attach_text_signals(ev, counting, cache)
+    assert counting.calls == 2  # the repeated text is scored once
+    again = attach_text_signals(ev, counting, SignalCache(tmp_path / "signals.parquet"))
+    assert counting.calls == 2  # everything came from the file
+    pd.testing.assert_frame_equal(first, again)
+    direct = attach_text_signals(ev, scorer)
+    np.testing.assert_allclose(first["sentiment"], direct["sentiment"])
+
+
+def test_without_a_scorer_text_signals_are_missing_not_invented():
+    out = attach_text_signals(_events(["hello"]), None)
+    assert out[list(SIGNAL_COLUMNS)].isna().all().all()
+    assert out.loc[0, "length"] == 5
