@@ -142,8 +142,9 @@ def _plots(result, table_test: pd.DataFrame, folder: Path) -> list[Path]:
 
 def _input_example(table_test: pd.DataFrame) -> pd.DataFrame:
     ex = table_test[list(FEATURE_NAMES)].head(5).copy()
-    for c in CATEGORICAL:
-        ex[c] = ex[c].astype(object)
+    for c in FEATURE_NAMES:
+        # Numbers as float64 (missing values are normal), categories as plain strings.
+        ex[c] = ex[c].astype(object) if c in CATEGORICAL else ex[c].astype("float64")
     return ex
 
 
