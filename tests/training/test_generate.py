@@ -93,14 +93,17 @@ _ANGER = re.compile(
 )
 
 
-def test_escalated_conversations_read_angrier(synthetic_dir):
-    out, _ = synthetic_dir
+def _messages_before_escalation(out) -> pd.DataFrame:
+    """Customer messages written before any escalation (all of them on calm tickets)."""
     data = read_dataset(out)
     esc = data.outcomes.set_index("ticket_id")["escalated_at"]
     msgs = data.events[data.events["event_type"] == "customer_message"].copy()
     msgs["escalated_at"] = msgs["ticket_id"].map(esc)
-    # Compare what was written before the escalation with the messages of calm tickets.
-    msgs = msgs[msgs["escalated_at"].isna() | (msgs["ts"] < msgs["escalated_at"])]
+    return msgs[msgs["escalated_at"].isna() | (msgs["ts"] < msgs["escalated_at"])]
+
+
+def test_escalated_conversations_read_angrier(synthetic_dir):
+    msgs = _messages_before_escalation(synthetic_dir[0])
     msgs["anger"] = msgs["text"].str.count(_ANGER)
     per_ticket = msgs.groupby("ticket_id").agg(
         anger=("anger", "max"), esc=("escalated_at", "first")
@@ -153,12 +156,7 @@ def test_every_scoring_moment_of_sampled_tickets_has_truth(synthetic_dir):
 def test_escalated_conversations_score_more_negative_with_the_transformer(synthetic_dir):
     from features.text import TransformerTextScorer
 
-    out, _ = synthetic_dir
-    data = read_dataset(out)
-    esc = data.outcomes.set_index("ticket_id")["escalated_at"]
-    msgs = data.events[data.events["event_type"] == "customer_message"].copy()
-    msgs["escalated_at"] = msgs["ticket_id"].map(esc)
-    msgs = msgs[msgs["escalated_at"].isna() | (msgs["ts"] < msgs["escalated_at"])]
+    msgs = _messages_before_escalation(synthetic_dir[0])
     escalated = msgs[msgs["escalated_at"].notna()].sample(300, random_state=0)
     calm = msgs[msgs["escalated_at"].isna()].sample(300, random_state=0)
     scorer = TransformerTextScorer()
