@@ -7,6 +7,7 @@ categorical features) and the calibrator as JSON parameters.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -88,7 +89,10 @@ def fit_calibrator(
 ) -> Calibrator:
     """Calibrate a fitted classifier on a later slice with scikit-learn, export the parameters."""
     cal = CalibratedClassifierCV(FrozenEstimator(model), method=method)
-    cal.fit(X, y, sample_weight=sample_weight)
+    with warnings.catch_warnings():
+        # The frozen booster takes no weights; they are meant for the calibrator alone.
+        warnings.filterwarnings("ignore", message=".*sample_weight.*", category=UserWarning)
+        cal.fit(X, y, sample_weight=sample_weight)
     fitted = cal.calibrated_classifiers_[0].calibrators[0]
     if method == "sigmoid":
         params = {"a": float(fitted.a_), "b": float(fitted.b_)}
