@@ -218,3 +218,10 @@ def test_as_of_before_creation_is_an_error(small):
         build_ticket_features(
             ticket, events.iloc[:0], ticket["created_at"].iloc[0] - pd.Timedelta(1, "h"), ctx
         )
+
+
+def test_parallel_batch_equals_serial(small):
+    base, events, snaps, history, feats = small
+    two = build_features(base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]],
+                         history, n_jobs=2)
+    _equal(two, feats)
