@@ -20,7 +20,13 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from features.calendar import BUSINESS_HOURS, SLA_BUSINESS_HOURS, SLA_HOURS, Calendar
+from features.calendar import (
+    BUSINESS_HOURS,
+    SLA_BUSINESS_HOURS,
+    SLA_HOURS,
+    Calendar,
+    sla_deadlines,
+)
 from features.registry import FEATURE_NAMES
 from features.text import INTENTS
 
@@ -549,11 +555,7 @@ def snapshot_features(
     )
     f["sla_consumed_share"] = used / sla_h
     f["sla_breached"] = (used > sla_h).astype("float64")
-    deadline_h = np.where(
-        business,
-        _advance(cal, created_h, sla_h),
-        created_h + sla_h,
-    )
+    deadline_h = sla_deadlines(created_h, prio, cal)
     f["sla_hours_to_breach"] = np.where(answered, np.nan, deadline_h - t_h)
     f["ticket_in_business_hours"] = (cal.cumulative(t_h + 1e-9) - cal.cumulative(t_h) > 0).astype(
         "float64"
@@ -598,13 +600,6 @@ def snapshot_features(
     for name in FEATURE_NAMES:
         out[name] = f[name].to_numpy()
     return out
-
-
-def _advance(cal: Calendar, start_h: np.ndarray, hours: np.ndarray) -> np.ndarray:
-    target = cal.cumulative(start_h) + hours
-    cum = cal._cum
-    i = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(cal._starts) - 1)
-    return cal._starts[i] + (target - cum[i])
 
 
 # -------------------------------------------------------------------------------------------

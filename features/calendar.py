@@ -18,6 +18,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 SLA_HOURS = {"P1": 0.5, "P2": 2.0, "P3": 8.0}
 SLA_BUSINESS_HOURS = {"P1": False, "P2": True, "P3": True}
@@ -99,9 +100,11 @@ class Calendar:
             return self._starts_l[0]
         return self._starts_l[i] + (target - self._cum_l[i])
 
-    def is_open(self, t: float) -> bool:
-        i = bisect_right(self._starts_l, t) - 1
-        return i >= 0 and t < self._ends_l[i]
+    def advance_many(self, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`advance`."""
+        target = self.cumulative(t) + np.asarray(w, dtype="float64")
+        i = np.clip(np.searchsorted(self._cum, target, side="right") - 1, 0, len(self._starts) - 1)
+        return self._starts[i] + (target - self._cum[i])
 
 
 def sla_deadline(created_h: float, priority: str, calendar: Calendar) -> float:
@@ -113,27 +116,15 @@ def sla_deadline(created_h: float, priority: str, calendar: Calendar) -> float:
 
 
 def sla_deadlines(created_h: np.ndarray, priority: np.ndarray, calendar: Calendar) -> np.ndarray:
-    """Vectorised :func:`sla_deadline` for arrays of creation times and priorities."""
+    """Vectorised :func:`sla_deadline` for arrays of creation times and priorities (NaN if unknown)."""
     created_h = np.asarray(created_h, dtype="float64")
-    priority = np.asarray(priority).astype(str)
-    out = np.full(created_h.shape, np.nan)
-    for p, hours in SLA_HOURS.items():
-        m = priority == p
-        if not m.any():
-            continue
-        if not SLA_BUSINESS_HOURS[p]:
-            out[m] = created_h[m] + hours
-            continue
-        target = calendar.cumulative(created_h[m]) + hours
-        i = np.searchsorted(calendar._cum, target, side="right") - 1
-        i = np.clip(i, 0, len(calendar._starts) - 1)
-        out[m] = calendar._starts[i] + (target - calendar._cum[i])
-    return out
+    prio = pd.Series(np.asarray(priority, dtype=object))
+    hours = prio.map(SLA_HOURS).to_numpy(dtype="float64")
+    business = prio.map(SLA_BUSINESS_HOURS).fillna(False).to_numpy(dtype=bool)
+    return np.where(business, calendar.advance_many(created_h, hours), created_h + hours)
 
 
 def to_epoch_hours(ts) -> np.ndarray:
     """UTC timestamps (pandas Series/Index of datetime64[*, UTC]) to float epoch hours."""
-    import pandas as pd
-
     values = pd.DatetimeIndex(ts).tz_convert("UTC").as_unit("us").asi8
     return values.astype("float64") / 3.6e9
