@@ -26,8 +26,6 @@ import numpy as np
 import pandas as pd
 
 PRIORITIES = ("P1", "P2", "P3")
-#: First-response SLA per priority, in minutes (P1 30 min, P2 2 h, P3 8 h).
-SLA_FIRST_RESPONSE_MIN = {"P1": 30, "P2": 120, "P3": 480}
 TIERS = (1, 2, 3)
 EVENT_TYPES = (
     "customer_message",

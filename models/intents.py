@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.schema import ESCALATION_TYPES
 from models.sentiment import ARTIFACTS_DIR, SentimentArtifactsMissing, SentimentModel, softmax
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,6 @@ INTENTS: tuple[str, ...] = (
     "outage",
     "billing",
     "follow_up",
-)
-ESCALATION_TYPES: tuple[str, ...] = (
-    "billing_dispute",
-    "technical_failure",
-    "contract_legal",
-    "security",
-    "other",
 )
 PHRASES_FILE = "intent_phrases.json"
 INTENT_HEAD_FILE = "intent_head.safetensors"

@@ -268,6 +268,11 @@ class TicketProcess:
             )
         )
 
+    def _note(self, out: list, s: TicketState, rng: random.Random, kind: str) -> None:
+        tb = self.text
+        text = tb.internal_note(rng, kind, s.category, s.area, s.tier) if tb else None
+        self._emit(out, s, "internal_note", "agent", text=text)
+
     def _tick(self, s: TicketState, rng: random.Random) -> None:
         s.t += (2.0 + 40.0 * rng.random()) / 3600.0
 
@@ -413,29 +418,13 @@ class TicketProcess:
         s.unanswered = 0
         s.clocks.pop("followup", None)
         if s.tier >= 2 and rng.random() < 0.3:
-            self._emit(
-                out,
-                s,
-                "internal_note",
-                "agent",
-                text=tb.internal_note(rng, "investigation", s.category, s.area, s.tier)
-                if tb
-                else None,
-            )
+            self._note(out, s, rng, "investigation")
             self._tick(s, rng)
         # A specialist sends a misrouted ticket back to a team it already visited.
         if s.tier >= 2 and s.bounce_p > 0 and rng.random() < s.bounce_p:
             s.bounce_p = 0.0
             self._bump(s, 0.08)
-            self._emit(
-                out,
-                s,
-                "internal_note",
-                "agent",
-                text=tb.internal_note(rng, "bounceback", s.category, s.area, s.tier)
-                if tb
-                else None,
-            )
+            self._note(out, s, rng, "bounceback")
             self._assign(out, s, rng, "frontline", 1, "agent")
             self._set_status(out, s, rng, "open")
             s.needed_tier = max(s.needed_tier, 2)
@@ -485,13 +474,7 @@ class TicketProcess:
         new_tier = s.tier + 1
         team = tier2_team(s.category, s.area) if new_tier == 2 else tier3_team(s.outage)
         self._tick(s, rng)
-        self._emit(
-            out,
-            s,
-            "internal_note",
-            "agent",
-            text=tb.internal_note(rng, "handoff", s.category, s.area, s.tier) if tb else None,
-        )
+        self._note(out, s, rng, "handoff")
         if rng.random() < 0.7:
             self._tick(s, rng)
             self._emit(
