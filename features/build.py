@@ -70,13 +70,65 @@ def _hours(ts: pd.Series) -> np.ndarray:
     return us / US_PER_H
 
 
-def _group_ffill(values: pd.Series, codes: np.ndarray) -> pd.Series:
-    return values.groupby(codes, sort=False).ffill()
-
-
 # -------------------------------------------------------------------------------------------
 # Ticket-local state after each event
 # -------------------------------------------------------------------------------------------
+class _Segments:
+    """Group operations over contiguous groups (rows sorted by group), in NumPy.
+
+    Cumulative sums, forward fills, shifts and counts are exact vectorised NumPy for any number
+    of groups; running max/min use NumPy for one group (the serving path) and pandas for many.
+    """
+
+    def __init__(self, groups: np.ndarray, breaks: np.ndarray | None = None) -> None:
+        n = len(groups)
+        self.n = n
+        starts = np.ones(n, dtype=bool)
+        if n:
+            starts[1:] = groups[1:] != groups[:-1]
+        if breaks is not None:
+            starts |= breaks
+        self.starts = starts
+        self.first = np.maximum.accumulate(np.where(starts, np.arange(n), 0)) if n else starts
+        self.single = n == 0 or not starts[1:].any()
+        self.groups = np.cumsum(starts)
+
+    def cumsum(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype="float64")
+        cs = np.cumsum(x)
+        return cs - (cs - x)[self.first]
+
+    def cumcount(self) -> np.ndarray:
+        return np.arange(self.n) - self.first
+
+    def ffill(self, x: np.ndarray) -> np.ndarray:
+        """Last non-NaN value so far within the group (NaN before the first)."""
+        x = np.asarray(x, dtype="float64")
+        last = np.maximum.accumulate(np.where(np.isnan(x), -1, np.arange(self.n)))
+        ok = last >= self.first
+        return np.where(ok, x[np.maximum(last, 0)], np.nan)
+
+    def shift1(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty(self.n)
+        if self.n:
+            out[0] = np.nan
+            out[1:] = x[:-1]
+        out[self.starts] = np.nan
+        return out
+
+    def running(self, x: np.ndarray, how: str) -> np.ndarray:
+        """Running max or min ignoring NaN within the group (NaN before the first value)."""
+        x = np.asarray(x, dtype="float64")
+        if self.single:
+            return (np.fmax if how == "max" else np.fmin).accumulate(x) if self.n else x
+        s = pd.Series(x).groupby(self.groups, sort=False)
+        return self.ffill((s.cummax() if how == "max" else s.cummin()).to_numpy())
+
+    def first_flag(self, mask: np.ndarray) -> np.ndarray:
+        """True on the first row of each group where ``mask`` holds."""
+        return mask & (self.cumsum(mask) == 1)
+
+
 def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     """The state of each ticket right after each of its events (one row per event).
 
@@ -93,16 +145,20 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     codes = pd.factorize(ev["ticket_id"])[0]
     etype = ev["event_type"].to_numpy(dtype=object)
     t_us = _us(ev["ts"])
+    tf = t_us.astype("float64")
     is_cust = etype == "customer_message"
     is_agent = etype == "agent_message"
     is_assign = etype == "assignment"
-    g = pd.Series(codes).groupby(codes, sort=False)
+    g = _Segments(codes)
+    csum = g.cumsum
 
-    def csum(mask: np.ndarray) -> np.ndarray:
-        return pd.Series(mask.astype(np.int64)).groupby(codes, sort=False).cumsum().to_numpy()
+    def where(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.where(mask, x, np.nan)
 
-    st = pd.DataFrame({"ticket_id": ev["ticket_id"].to_numpy(), "ts_us": t_us})
-    st["event_count"] = g.cumcount().to_numpy() + 1
+    # Columns gather in a dict and become one frame at the end (inserting columns one by one
+    # into a DataFrame dominates the cost of a single-ticket call).
+    st: dict[str, np.ndarray] = {"ticket_id": ev["ticket_id"].to_numpy(), "ts_us": t_us}
+    st["event_count"] = g.cumcount() + 1.0
     st["cust_count"] = csum(is_cust)
     st["agent_count"] = csum(is_agent)
     st["note_count"] = csum(etype == "internal_note")
@@ -115,105 +171,87 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     team_c, team_u = pd.factorize(ev["team"])
     agent_c, agent_u = pd.factorize(ev["agent_id"])
     team_c = np.where(is_assign, team_c, -1)
-    tier = pd.Series(ev["tier"].to_numpy(dtype="float64", na_value=np.nan)).where(is_assign)
+    tier = where(is_assign, ev["tier"].to_numpy(dtype="float64", na_value=np.nan))
     # Bounceback: an assignment to a team the ticket already visited.
     visit_key = pd.Series(codes.astype(np.int64) * (len(team_u) + 1) + team_c + 1)
     st["bouncebacks"] = csum((team_c >= 0) & visit_key.duplicated().to_numpy())
     assign_tier = tier[is_assign]
-    prev_tier = assign_tier.groupby(codes[is_assign], sort=False).shift(1)
+    prev_tier = _Segments(codes[is_assign]).shift1(assign_tier)
     changed = np.zeros(len(ev), dtype=bool)
-    changed[np.flatnonzero(is_assign)] = (
-        prev_tier.notna() & (assign_tier != prev_tier)
-    ).to_numpy()
+    changed[np.flatnonzero(is_assign)] = ~np.isnan(prev_tier) & (assign_tier != prev_tier)
     st["tier_changes"] = csum(changed)
-    st["tier_current"] = _group_ffill(tier, codes).to_numpy()
-    st["tier_max"] = tier.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
-    team_now = pd.Series(np.where(team_c >= 0, team_c, np.nan))
-    st["team_code"] = _group_ffill(team_now, codes).to_numpy()
-    agent_now = pd.Series(np.where(is_assign & (agent_c >= 0), agent_c, np.nan))
-    st["agent_code"] = _group_ffill(agent_now, codes).to_numpy()
-    st.attrs["team_names"] = np.asarray(team_u, dtype=object)
-    st.attrs["agent_names"] = np.asarray(agent_u, dtype=object)
+    st["tier_current"] = g.ffill(tier)
+    st["tier_max"] = g.running(tier, "max")
+    st["team_code"] = g.ffill(where(team_c >= 0, team_c))
+    st["agent_code"] = g.ffill(where(is_assign & (agent_c >= 0), agent_c))
     agent_key = pd.Series(codes.astype(np.int64) * (len(agent_u) + 1) + agent_c + 1)
     st["agent_distinct"] = csum((agent_c >= 0) & ~agent_key.duplicated().to_numpy())
 
-    prio = ev["priority"].astype(object).where(etype == "priority_change")
-    initial = ev["ticket_id"].map(tickets.set_index("ticket_id")["priority"]).astype(object)
-    st["priority_initial"] = initial.map(_PRIO_RANK).to_numpy(dtype="float64")
-    st["priority_current"] = (
-        _group_ffill(prio, codes).fillna(initial).map(_PRIO_RANK).to_numpy(dtype="float64")
+    rank = ev["priority"].map(_PRIO_RANK).to_numpy(dtype="float64", na_value=np.nan)
+    initial = (
+        ev["ticket_id"]
+        .map(tickets.set_index("ticket_id")["priority"])
+        .map(_PRIO_RANK)
+        .to_numpy(dtype="float64", na_value=np.nan)
     )
+    st["priority_initial"] = initial
+    current = g.ffill(where(etype == "priority_change", rank))
+    st["priority_current"] = np.where(np.isnan(current), initial, current)
     status_c, status_u = pd.factorize(ev["status"])
-    status_now = pd.Series(
-        np.where((etype == "status_change") & (status_c >= 0), status_c, np.nan)
-    )
+    status_now = g.ffill(where((etype == "status_change") & (status_c >= 0), status_c))
     pending = (
         list(status_u).index("pending_customer") if "pending_customer" in list(status_u) else -2
     )
-    st["pending_customer"] = (_group_ffill(status_now, codes).to_numpy() == pending).astype(
-        "float64"
-    )
+    st["pending_customer"] = (status_now == pending).astype("float64")
 
     # Text signals (customer messages only).
-    sent = pd.Series(ev["sentiment"].to_numpy(dtype="float64")).where(is_cust)
-    scored = sent.notna().to_numpy()
+    sent = where(is_cust, ev["sentiment"].to_numpy(dtype="float64", na_value=np.nan))
+    scored = ~np.isnan(sent)
     n_scored = csum(scored)
-    st["sent_last"] = _group_ffill(sent, codes).to_numpy()
+    st["sent_last"] = g.ffill(sent)
     st["sent_mean"] = np.where(
-        n_scored > 0,
-        pd.Series(sent.fillna(0.0)).groupby(codes, sort=False).cumsum().to_numpy()
-        / np.maximum(n_scored, 1),
-        np.nan,
+        n_scored > 0, csum(np.nan_to_num(sent)) / np.maximum(n_scored, 1), np.nan
     )
-    st["sent_min"] = sent.groupby(codes, sort=False).cummin().pipe(_group_ffill, codes).to_numpy()
-    first = sent.where(scored & (n_scored == 1))
-    st["sent_first"] = _group_ffill(first, codes).to_numpy()
-    negative = scored & (ev["p_negative"].to_numpy(dtype="float64") > 0.5)
+    st["sent_min"] = g.running(sent, "min")
+    st["sent_first"] = g.ffill(where(g.first_flag(scored), sent))
+    p_neg = ev["p_negative"].to_numpy(dtype="float64", na_value=np.nan)
+    negative = scored & (p_neg > 0.5)
     st["neg_share"] = np.where(n_scored > 0, csum(negative) / np.maximum(n_scored, 1), np.nan)
     # Trend: latest minus the mean of up to three scored messages before it.
     idx = np.flatnonzero(scored)
-    s_sc = sent.to_numpy()[idx]
-    c_sc = codes[idx]
-    cs = pd.Series(s_sc).groupby(c_sc, sort=False).cumsum()
-    k = pd.Series(c_sc).groupby(c_sc, sort=False).cumcount().to_numpy()
-    before = cs.groupby(c_sc, sort=False).shift(1).to_numpy()
-    before4 = cs.groupby(c_sc, sort=False).shift(4).fillna(0.0).to_numpy()
+    s_sc = sent[idx]
+    sg = _Segments(codes[idx])
+    cs = sg.cumsum(s_sc)
+    k = sg.cumcount()
+    before = np.where(k >= 1, np.r_[np.nan, cs][: len(cs)], np.nan)
+    before4 = np.where(k >= 4, np.r_[np.full(4, np.nan), cs][: len(cs)], 0.0)
     trend_sc = np.where(k > 0, s_sc - (before - before4) / np.maximum(np.minimum(k, 3), 1), np.nan)
-    trend = pd.Series(np.nan, index=range(len(ev)))
-    trend.iloc[idx] = trend_sc
-    st["sent_trend3"] = _group_ffill(trend, codes).to_numpy()
+    trend = np.full(len(ev), np.nan)
+    trend[idx] = trend_sc
+    st["sent_trend3"] = g.ffill(trend)
     for intent in INTENTS:
-        flag = (ev[f"intent_{intent}"].to_numpy(dtype="float64") > 0.5) & is_cust
-        st[f"intent_{intent}"] = csum(flag)
-    intensity = pd.Series(ev["intensity"].to_numpy(dtype="float64")).where(is_cust)
-    st["intensity_last"] = _group_ffill(intensity, codes).to_numpy()
-    st["intensity_max"] = (
-        intensity.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
+        flag = ev[f"intent_{intent}"].to_numpy(dtype="float64", na_value=np.nan) > 0.5
+        st[f"intent_{intent}"] = csum(flag & is_cust)
+    intensity = where(is_cust, ev["intensity"].to_numpy(dtype="float64", na_value=np.nan))
+    st["intensity_last"] = g.ffill(intensity)
+    st["intensity_max"] = g.running(intensity, "max")
+    st["length_last"] = g.ffill(
+        where(is_cust, ev["length"].to_numpy(dtype="float64", na_value=np.nan))
     )
-    length = pd.Series(ev["length"].to_numpy(dtype="float64")).where(is_cust)
-    st["length_last"] = _group_ffill(length, codes).to_numpy()
 
     # Waiting: a spell starts at the first customer message after the last agent message.
-    tf = pd.Series(t_us.astype("float64"))
-    seg = csum(is_agent)
-    keys = [codes, seg]
-    wait_start = tf.where(is_cust).groupby(keys, sort=False).cummin()
-    wait_start = wait_start.groupby(keys, sort=False).ffill()
-    st["wait_start_us"] = wait_start.to_numpy()
-    prev_wait = wait_start.groupby(codes, sort=False).shift(1)
-    spell = (tf - prev_wait).where(is_agent)
-    st["longest_done_us"] = (
-        spell.groupby(codes, sort=False).cummax().pipe(_group_ffill, codes).to_numpy()
-    )
-    st["unanswered"] = (
-        pd.Series(is_cust.astype(np.int64)).groupby(keys, sort=False).cumsum().to_numpy()
-    )
-    last_agent = tf.where(is_agent)
-    st["last_agent_us"] = _group_ffill(last_agent, codes).to_numpy()
-    st["first_agent_us"] = (
-        last_agent.groupby(codes, sort=False).cummin().pipe(_group_ffill, codes).to_numpy()
-    )
-    return st
+    spells = _Segments(codes, breaks=is_agent)  # (ticket, since-last-agent-message) groups
+    wait_start = spells.ffill(where(spells.first_flag(is_cust), tf))
+    st["wait_start_us"] = wait_start
+    spell = where(is_agent, tf - g.shift1(wait_start))
+    st["longest_done_us"] = g.running(spell, "max")
+    st["unanswered"] = spells.cumsum(is_cust)
+    st["last_agent_us"] = g.ffill(where(is_agent, tf))
+    st["first_agent_us"] = g.ffill(where(g.first_flag(is_agent), tf))
+    state = pd.DataFrame(st)
+    state.attrs["team_names"] = np.asarray(team_u, dtype=object)
+    state.attrs["agent_names"] = np.asarray(agent_u, dtype=object)
+    return state
 
 
 # -------------------------------------------------------------------------------------------
@@ -406,14 +444,15 @@ class FeatureContext:
             released_by_team=_AsOfCounter(team_c, end_us),
         )
 
-    def features(self, snap: pd.DataFrame) -> pd.DataFrame:
-        """Account and context features for snapshots (ticket_id, as_of_us, agent, team)."""
+    def features(self, snap: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Account and context features (name -> array) for snapshots (ticket_id, as_of_us,
+        agent_current, team_current)."""
         t = snap["as_of_us"].to_numpy()
         tk = self.tickets.reindex(snap["ticket_id"].to_numpy(dtype=object))
         acc_c = tk["acc_code"].fillna(-1).to_numpy(dtype=np.int64)
         area_c = tk["area_code"].fillna(-1).to_numpy(dtype=np.int64)
         acc = self.accounts.reindex(tk["account_id"].to_numpy(dtype=object))
-        out = pd.DataFrame(index=snap.index)
+        out: dict[str, np.ndarray] = {}
         arr = acc["arr"].to_numpy(dtype="float64", na_value=np.nan)
         out["account_arr"] = arr
         out["account_arr_tier"] = np.where(
@@ -508,7 +547,7 @@ def snapshot_features(
     created_us = _us(tk["created_at"]).astype("float64")
     t = snap["as_of_us"].to_numpy().astype("float64")
     H = float(US_PER_H)
-    f = pd.DataFrame(index=snap.index)
+    f: dict[str, np.ndarray] = {}
 
     def count(col: str) -> np.ndarray:
         return s[col].fillna(0).to_numpy(dtype="float64")
@@ -589,17 +628,14 @@ def snapshot_features(
             "team_current": _names(s["team_code"], state.attrs["team_names"]),
         }
     )
-    ctx = context.features(ctx_in)
-    for col in ctx.columns:
-        f[col] = ctx[col].to_numpy()
+    f.update(context.features(ctx_in))
     as_of = pd.DatetimeIndex(snap["as_of"])
     f["ticket_hour_utc"] = as_of.hour.to_numpy(dtype="float64")
     f["ticket_weekday"] = as_of.day_of_week.to_numpy(dtype="float64")
 
-    out = snap[["ticket_id", "as_of"]].copy()
-    for name in FEATURE_NAMES:
-        out[name] = f[name].to_numpy()
-    return out
+    keys = snap[["ticket_id", "as_of"]]
+    values = pd.DataFrame({name: f[name] for name in FEATURE_NAMES}, index=keys.index)
+    return pd.concat([keys, values], axis=1)
 
 
 # -------------------------------------------------------------------------------------------
