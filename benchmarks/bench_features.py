@@ -1,6 +1,6 @@
 """Batch feature throughput on >= 1M events, sentiment precomputed.
 
-    .venv/bin/python benchmarks/bench_features.py [--tickets 50000] [--repeats 3]
+    .venv/bin/python benchmarks/bench_features.py [--tickets 50000] [--repeats 3] [--jobs N]
 
 Prints the median wall time of `build_features` over all scoring snapshots and events/second.
 Text signals are attached beforehand with deterministic random values (the transformer's cost
@@ -24,6 +24,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tickets", type=int, default=50_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: auto)")
     args = ap.parse_args()
 
     data, _ = simulate(GeneratorConfig(n_tickets=args.tickets, seed=1, truth_fraction=0.0))
@@ -43,7 +44,13 @@ def main() -> None:
         ctx = FeatureContext.from_data(data.accounts, data.tickets, events, history)
         ctx_times.append(time.perf_counter() - t0)
         build_features(
-            data.accounts, data.tickets, events, snaps[["ticket_id", "as_of"]], history, ctx
+            data.accounts,
+            data.tickets,
+            events,
+            snaps[["ticket_id", "as_of"]],
+            history,
+            ctx,
+            n_jobs=args.jobs,
         )
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
