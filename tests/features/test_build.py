@@ -222,6 +222,7 @@ def test_as_of_before_creation_is_an_error(small):
 
 def test_parallel_batch_equals_serial(small):
     base, events, snaps, history, feats = small
-    two = build_features(base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]],
-                         history, n_jobs=2)
+    two = build_features(
+        base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]], history, n_jobs=2
+    )
     _equal(two, feats)

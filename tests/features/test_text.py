@@ -28,8 +28,12 @@ def _events(texts, types=None):
 
 def test_signals_on_customer_messages_only(scorer):
     ev = _events(
-        ["This is UNACCEPTABLE!! Third time I ask, our lawyers will hear about this.",
-         "We are looking into it.", None, "Thanks so much, works perfectly now :)"],
+        [
+            "This is UNACCEPTABLE!! Third time I ask, our lawyers will hear about this.",
+            "We are looking into it.",
+            None,
+            "Thanks so much, works perfectly now :)",
+        ],
         ["customer_message", "agent_message", "customer_message", "customer_message"],
     )
     out = attach_text_signals(ev, scorer)

@@ -22,8 +22,20 @@ def test_features_list_prints_the_registry():
 
 def test_generate_validate_and_build_features(tmp_path):
     data = tmp_path / "data"
-    res = runner.invoke(app, ["generate", "--tickets", "200", "--seed", "1", "--out", str(data),
-                              "--truth-fraction", "0"])
+    res = runner.invoke(
+        app,
+        [
+            "generate",
+            "--tickets",
+            "200",
+            "--seed",
+            "1",
+            "--out",
+            str(data),
+            "--truth-fraction",
+            "0",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["tickets"] == 200
     res = runner.invoke(app, ["validate", str(data)])
@@ -40,9 +52,11 @@ def test_bad_data_is_a_clear_error(tmp_path, tiny_tables):
     tiny_tables["events"].loc[2, "event_type"] = "exploded"
     for name, df in tiny_tables.items():
         df.to_parquet(tmp_path / f"{name}.parquet", index=False)
-    for args in (["validate", str(tmp_path)],
-                 ["features", "--data", str(tmp_path), "--out", str(tmp_path / "f.parquet")],
-                 ["train", "--data", str(tmp_path)]):
+    for args in (
+        ["validate", str(tmp_path)],
+        ["features", "--data", str(tmp_path), "--out", str(tmp_path / "f.parquet")],
+        ["train", "--data", str(tmp_path)],
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, args
         assert "events.parquet, row 2, column 'event_type'" in res.output
