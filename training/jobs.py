@@ -96,11 +96,7 @@ def run_evaluation(model_uri: str, data_dir: Path, split: str) -> dict[str, Any]
     table = build_feature_table(data, scorer, SignalCache(default_cache_path(scorer)))
     scores: dict[str, np.ndarray] = {}
     if split == "test":
-
-        class _Cfg:  # time_split needs only the split shares
-            split = SplitConfig(**reg.metadata["split"])
-
-        which = time_split(table, _Cfg)  # type: ignore[arg-type]
+        which = time_split(table, SplitConfig(**reg.metadata["split"]))
         train = table[(which == "train").to_numpy()]
         rows = table[(which == "test").to_numpy()].reset_index(drop=True)
         if train["label"].sum() > 0:

@@ -30,7 +30,7 @@ from models.classifier import (
     to_model_frame,
 )
 from models.policy import ThresholdPolicy
-from training.config import TrainConfig
+from training.config import SplitConfig, TrainConfig
 from training.evaluate import compare, slice_table
 from training.thresholds import default_policy
 
@@ -44,7 +44,7 @@ def set_seeds(seed: int) -> None:
     np.random.seed(seed)  # noqa: NPY002 - libraries that still read the global state
 
 
-def time_split(table: pd.DataFrame, cfg: TrainConfig) -> pd.Series:
+def time_split(table: pd.DataFrame, split: SplitConfig) -> pd.Series:
     """Assign each snapshot to train | calibration | test by its ticket's first snapshot time.
 
     Tickets are ordered by when they appeared; no ticket straddles two slices. Returns a
@@ -52,8 +52,8 @@ def time_split(table: pd.DataFrame, cfg: TrainConfig) -> pd.Series:
     """
     first = table.groupby("ticket_id", sort=False)["as_of"].min().sort_values(kind="stable")
     n = len(first)
-    c1 = int(round(n * cfg.split.train))
-    c2 = int(round(n * (cfg.split.train + cfg.split.calibration)))
+    c1 = int(round(n * split.train))
+    c2 = int(round(n * (split.train + split.calibration)))
     which = pd.Series("test", index=first.index, dtype=object)
     which.iloc[:c1] = "train"
     which.iloc[c1:c2] = "calibration"
@@ -215,7 +215,7 @@ def train_model(
             raise ValueError(
                 f"the feature table has no {col!r} column: build it from data with outcomes"
             )
-    split = time_split(table, cfg)
+    split = time_split(table, cfg.split)
     X = to_model_frame(table)
     y = table["label"].to_numpy(dtype=int)
     w = table["weight"].to_numpy(dtype="float64")

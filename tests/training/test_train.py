@@ -42,7 +42,7 @@ def trained(tmp_path_factory):
 
 def test_time_split_keeps_tickets_whole_and_ordered(trained):
     _, _, table, _, cfg, _, _ = trained
-    split = time_split(table, cfg)
+    split = time_split(table, cfg.split)
     assert (table.groupby("ticket_id")["as_of"].size() > 0).all()
     per_ticket = pd.Series(split.to_numpy()).groupby(table["ticket_id"].to_numpy()).nunique()
     assert (per_ticket == 1).all()
