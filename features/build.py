@@ -26,6 +26,7 @@ from features.calendar import (
     SLA_HOURS,
     Calendar,
     sla_deadlines,
+    to_epoch_hours,
 )
 from features.registry import FEATURE_NAMES
 from features.text import INTENTS
@@ -61,13 +62,6 @@ def business_calendar() -> Calendar:
 def _us(ts: pd.Series) -> np.ndarray:
     """UTC timestamps to int64 microseconds since the epoch (NaT -> min int64)."""
     return pd.DatetimeIndex(ts).as_unit("us").asi8
-
-
-def _hours(ts: pd.Series) -> np.ndarray:
-    """UTC timestamps to float hours since the epoch (NaT -> NaN)."""
-    us = _us(ts).astype("float64")
-    us[pd.isna(ts).to_numpy() if hasattr(ts, "to_numpy") else pd.isna(ts)] = np.nan
-    return us / US_PER_H
 
 
 # -------------------------------------------------------------------------------------------
@@ -461,8 +455,8 @@ class FeatureContext:
         out["account_strategic"] = acc["strategic"].to_numpy(dtype="float64", na_value=np.nan)
         out["account_plan"] = acc["plan"].to_numpy(dtype=object)
         as_of_h = t / US_PER_H
-        out["account_days_to_renewal"] = (_hours(acc["renewal_date"]) - as_of_h) / 24.0
-        out["account_age_days"] = (as_of_h - _hours(acc["created_at"])) / 24.0
+        out["account_days_to_renewal"] = (to_epoch_hours(acc["renewal_date"]) - as_of_h) / 24.0
+        out["account_age_days"] = (as_of_h - to_epoch_hours(acc["created_at"])) / 24.0
         created, closed = self.created_by_account, self.closed_by_account
         out["account_open_tickets"] = created.at(acc_c, t) - closed.at(acc_c, t)
         out["account_tickets_30d"] = created.window(acc_c, t, 24 * 30)

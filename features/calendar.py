@@ -125,6 +125,10 @@ def sla_deadlines(created_h: np.ndarray, priority: np.ndarray, calendar: Calenda
 
 
 def to_epoch_hours(ts) -> np.ndarray:
-    """UTC timestamps (pandas Series/Index of datetime64[*, UTC]) to float epoch hours."""
-    values = pd.DatetimeIndex(ts).tz_convert("UTC").as_unit("us").asi8
-    return values.astype("float64") / 3.6e9
+    """UTC timestamps (pandas Series/Index of datetime64[*, UTC]) to float epoch hours (NaT: NaN)."""
+    index = pd.DatetimeIndex(ts)
+    # The reader rejects naive timestamps; an all-missing column is the one naive case left.
+    index = (index.tz_convert("UTC") if index.tz is not None else index).as_unit("us")
+    hours = index.asi8.astype("float64") / 3.6e9
+    hours[index.isna()] = np.nan
+    return hours

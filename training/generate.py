@@ -30,7 +30,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from features.calendar import BUSINESS_HOURS, Calendar, WeeklyHours, sla_deadline, sla_deadlines
+from features.calendar import (
+    BUSINESS_HOURS,
+    Calendar,
+    WeeklyHours,
+    sla_deadline,
+    sla_deadlines,
+    to_epoch_hours,
+)
 from features.schema import SupportData, validate_tables, write_dataset
 from training.simulate import (
     B_ARR,
@@ -399,7 +406,7 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
     truth_process = TicketProcess(env, None)
 
     acc_records = accounts.assign(
-        renewal_h=_epoch_hours(accounts["renewal_date"]),
+        renewal_h=to_epoch_hours(accounts["renewal_date"]),
         temper=accounts["_temper"],
     )[["account_id", "arr", "strategic", "renewal_h", "temper"]].to_dict("records")
     outage_records = outages.to_dict("records")
@@ -481,10 +488,6 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
         )
 
     return _assemble(accounts, tickets, events, ev_ticket, outcomes, truth)
-
-
-def _epoch_hours(ts: pd.Series) -> np.ndarray:
-    return (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy() / 3600.0
 
 
 def _hours_to_ts(h: np.ndarray | pd.Series) -> pd.Series:
@@ -571,7 +574,7 @@ def describe(data: SupportData) -> dict[str, Any]:
         float(tk["created_at"].min().value / 3.6e12) - 48,
         float(tk["closed_at"].max().value / 3.6e12) + 24 * 30,
     )
-    created_h = _epoch_hours(tk["created_at"])
+    created_h = to_epoch_hours(tk["created_at"])
     deadline = sla_deadlines(created_h, tk["priority"].to_numpy(), business)
     answered_h = created_h + first_resp_h
     breached = ~(answered_h <= deadline)

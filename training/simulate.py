@@ -273,6 +273,11 @@ class TicketProcess:
         text = tb.internal_note(rng, kind, s.category, s.area, s.tier) if tb else None
         self._emit(out, s, "internal_note", "agent", text=text)
 
+    def _agent_says(self, out: list, s: TicketState, rng: random.Random, kind: str) -> None:
+        tb = self.text
+        text = tb.agent_message(rng, kind, s.category, s.area, s.tier) if tb else None
+        self._emit(out, s, "agent_message", "agent", text=text)
+
     def _tick(self, s: TicketState, rng: random.Random) -> None:
         s.t += (2.0 + 40.0 * rng.random()) / 3600.0
 
@@ -409,7 +414,6 @@ class TicketProcess:
         self._await_agent(s, rng)
 
     def _on_agent(self, s: TicketState, rng: random.Random, out: list) -> None:
-        tb = self.text
         # Frustration from the wait just ended (relative to what this priority expects).
         waited = s.t - s.wait_since
         expected = AGENT_MEDIAN_H[s.priority] * 2.0
@@ -450,13 +454,7 @@ class TicketProcess:
         else:
             kind = rng.choice(("question", "question", "workaround", "update"))
         self._tick(s, rng)
-        self._emit(
-            out,
-            s,
-            "agent_message",
-            "agent",
-            text=tb.agent_message(rng, kind, s.category, s.area, s.tier) if tb else None,
-        )
+        self._agent_says(out, s, rng, kind)
         self._bump(s, -0.05 if progress else 0.015)
         if kind == "update" and outage_open:
             # The next update comes when there is news; the customer may chase meanwhile.
@@ -470,20 +468,13 @@ class TicketProcess:
         s.clocks["customer"] = self._wall_clock(rng, s.t, 2.5 + 6.0 * (s.channel == "email"), 1.1)
 
     def _handoff(self, s: TicketState, rng: random.Random, out: list) -> None:
-        tb = self.text
         new_tier = s.tier + 1
         team = tier2_team(s.category, s.area) if new_tier == 2 else tier3_team(s.outage)
         self._tick(s, rng)
         self._note(out, s, rng, "handoff")
         if rng.random() < 0.7:
             self._tick(s, rng)
-            self._emit(
-                out,
-                s,
-                "agent_message",
-                "agent",
-                text=tb.agent_message(rng, "handoff", s.category, s.area, s.tier) if tb else None,
-            )
+            self._agent_says(out, s, rng, "handoff")
         self._bump(s, 0.03)
         self._assign(out, s, rng, team, new_tier, "agent")
         self._set_status(out, s, rng, "pending_internal")
@@ -493,15 +484,8 @@ class TicketProcess:
             s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
 
     def _resolve(self, s: TicketState, rng: random.Random, out: list) -> None:
-        tb = self.text
         self._tick(s, rng)
-        self._emit(
-            out,
-            s,
-            "agent_message",
-            "agent",
-            text=tb.agent_message(rng, "resolution", s.category, s.area, s.tier) if tb else None,
-        )
+        self._agent_says(out, s, rng, "resolution")
         self._set_status(out, s, rng, "solved")
         self._bump(s, -0.15)
         s.clocks["close"] = self._wall_clock(rng, s.t, 40.0, 0.35)
