@@ -315,6 +315,118 @@ class _AsOfCounter:
         return self.at(codes, t_us) - self.at(codes, t_us - int(hours * US_PER_H))
 
 
+# Counters fed by each ticket's own rows (the serving overlay replaces a ticket's rows).
+_PER_TICKET = {
+    "created_by_account": "account",
+    "closed_by_account": "account",
+    "created_by_area": "area",
+    "closed_by_area": "area",
+    "sentiment_sum_by_account": "account",
+    "sentiment_n_by_account": "account",
+    "held_by_agent": "agent",
+    "released_by_agent": "agent",
+    "held_by_team": "team",
+    "released_by_team": "team",
+}
+
+
+def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """What each ticket contributes to each per-ticket counter: rows (ticket_id, key, t, v).
+
+    ``t`` is in epoch microseconds (int64 minimum for "never", e.g. not closed yet).
+    """
+    tk = tickets.set_index("ticket_id")
+    closed = events[(events["event_type"] == "status_change") & (events["status"] == "closed")]
+    close_ts = closed.groupby("ticket_id", sort=False)["ts"].min()
+    close_us = _us(close_ts.reindex(tk.index))
+    created_us = _us(tk["created_at"])
+    ids = tk.index.to_numpy(dtype=object)
+    acc = tk["account_id"].to_numpy(dtype=object)
+    area = tk["product_area"].to_numpy(dtype=object)
+
+    cust = ((events["event_type"] == "customer_message") & events["sentiment"].notna()).to_numpy()
+    ev_ids = events["ticket_id"].to_numpy(dtype=object)[cust]
+    ev_acc = tk["account_id"].reindex(ev_ids).to_numpy(dtype=object)
+    ev_us = _us(events["ts"])[cust]
+    s = events["sentiment"].to_numpy(dtype="float64")[cust]
+
+    # Who holds the ticket: from each assignment until the next one or the close.
+    asg = events[events["event_type"] == "assignment"]
+    asg_us = _us(asg["ts"])
+    # min(next assignment, close): a later event can never move a past release.
+    nxt_us = _us(asg.groupby("ticket_id", sort=False)["ts"].shift(-1))
+    # The first close at or after the assignment (an assignment after a close is a reopen).
+    closes = pd.DataFrame(
+        {"ticket_id": tk.index.get_indexer(closed["ticket_id"]), "t": _us(closed["ts"])}
+    ).sort_values("t", kind="stable")
+    starts = pd.DataFrame(
+        {
+            "ticket_id": tk.index.get_indexer(asg["ticket_id"]),
+            "t": asg_us,
+            "pos": np.arange(len(asg)),
+        }
+    ).sort_values("t", kind="stable")
+    first_close = pd.merge_asof(
+        starts, closes.assign(close=closes["t"]), on="t", by="ticket_id", direction="forward"
+    )
+    nat = np.iinfo(np.int64).min
+    close_of = np.full(len(asg), nat, dtype=np.int64)
+    close_of[first_close["pos"].to_numpy()] = (
+        first_close["close"].fillna(nat).to_numpy(dtype=np.int64)
+    )
+    end_us = np.where(
+        nxt_us == nat,
+        close_of,
+        np.where(close_of == nat, nxt_us, np.minimum(nxt_us, close_of)),
+    )
+    asg_ids = asg["ticket_id"].to_numpy(dtype=object)
+    agents = asg["agent_id"].to_numpy(dtype=object)
+    teams = asg["team"].to_numpy(dtype=object)
+
+    def rows(tid: np.ndarray, key: np.ndarray, t: np.ndarray, v=None) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "ticket_id": tid,
+                "key": key,
+                "t": np.asarray(t, dtype=np.int64),
+                "v": np.ones(len(tid)) if v is None else np.asarray(v, dtype="float64"),
+            }
+        )
+
+    return {
+        "created_by_account": rows(ids, acc, created_us),
+        "closed_by_account": rows(ids, acc, close_us),
+        "created_by_area": rows(ids, area, created_us),
+        "closed_by_area": rows(ids, area, close_us),
+        "sentiment_sum_by_account": rows(ev_ids, ev_acc, ev_us, s),
+        "sentiment_n_by_account": rows(ev_ids, ev_acc, ev_us),
+        "held_by_agent": rows(asg_ids, agents, asg_us),
+        "released_by_agent": rows(asg_ids, agents, end_us),
+        "held_by_team": rows(asg_ids, teams, asg_us),
+        "released_by_team": rows(asg_ids, teams, end_us),
+    }
+
+
+class _SumCounter:
+    """A base counter plus a signed correction (the serving overlay of one ticket)."""
+
+    def __init__(self, base: _AsOfCounter, delta: _AsOfCounter) -> None:
+        self.base, self.delta = base, delta
+
+    def at(self, codes: np.ndarray, t_us: np.ndarray) -> np.ndarray:
+        return self.base.at(codes, t_us) + self.delta.at(codes, t_us)
+
+    def window(self, codes: np.ndarray, t_us: np.ndarray, hours: float) -> np.ndarray:
+        return self.at(codes, t_us) - self.at(codes, t_us - int(hours * US_PER_H))
+
+
+def _extend(vocab: pd.Index, keys) -> pd.Index:
+    """``vocab`` with unseen keys appended (existing codes unchanged)."""
+    new = _vocab(keys)
+    new = new[vocab.get_indexer(new) < 0]
+    return vocab.append(new) if len(new) else vocab
+
+
 @dataclass
 class FeatureContext:
     """Everything beyond one ticket's own events that its features read, indexed for as-of use.
@@ -324,22 +436,11 @@ class FeatureContext:
     """
 
     accounts: pd.DataFrame
-    tickets: pd.DataFrame  # ticket_id, account_id, product_area, channel, created_at, priority
-    account_vocab: pd.Index
-    area_vocab: pd.Index
-    agent_vocab: pd.Index
-    team_vocab: pd.Index
-    created_by_account: _AsOfCounter
-    closed_by_account: _AsOfCounter
-    created_by_area: _AsOfCounter
-    closed_by_area: _AsOfCounter
-    escalations_by_account: _AsOfCounter
-    sentiment_sum_by_account: _AsOfCounter
-    sentiment_n_by_account: _AsOfCounter
-    held_by_agent: _AsOfCounter
-    released_by_agent: _AsOfCounter
-    held_by_team: _AsOfCounter
-    released_by_team: _AsOfCounter
+    tickets: pd.DataFrame  # ticket_id -> account_id, product_area, channel, acc/area codes
+    vocab: dict[str, pd.Index]  # account, area, agent, team
+    counters: dict[str, _AsOfCounter | _SumCounter]
+    rows: dict[str, pd.DataFrame]  # per-ticket counter rows (for overlays)
+    rows_of: dict[str, dict[object, np.ndarray]]  # counter -> ticket_id -> row positions
 
     @classmethod
     def from_data(
@@ -357,85 +458,91 @@ class FeatureContext:
             escalations: account_id, escalated_at of past escalations (any time: queries only
                 count those at or before as_of). None when outcomes are unknown.
         """
-        tk = tickets.set_index("ticket_id")
-        closed = events[(events["event_type"] == "status_change") & (events["status"] == "closed")]
-        close_ts = closed.groupby("ticket_id", sort=False)["ts"].min()
-        close_us = _us(close_ts.reindex(tk.index))
-        created_us = _us(tk["created_at"])
-        acc = tk["account_id"]
-        area = tk["product_area"]
-
-        ev_acc = events["ticket_id"].map(acc)
-        cust = (events["event_type"] == "customer_message") & events["sentiment"].notna()
-        ev_us = _us(events["ts"])
-        s = events["sentiment"].to_numpy(dtype="float64")
-
-        # Who holds the ticket: from each assignment until the next one or the close.
-        asg = events[events["event_type"] == "assignment"]
-        asg_us = _us(asg["ts"])
-        # min(next assignment, close): a later event can never move a past release.
-        nxt_us = _us(asg.groupby("ticket_id", sort=False)["ts"].shift(-1))
-        # The first close at or after the assignment (an assignment after a close is a reopen).
-        closes = pd.DataFrame(
-            {"ticket_id": tk.index.get_indexer(closed["ticket_id"]), "t": _us(closed["ts"])}
-        ).sort_values("t", kind="stable")
-        starts = pd.DataFrame(
-            {
-                "ticket_id": tk.index.get_indexer(asg["ticket_id"]),
-                "t": asg_us,
-                "pos": np.arange(len(asg)),
-            }
-        ).sort_values("t", kind="stable")
-        first_close = pd.merge_asof(
-            starts, closes.assign(close=closes["t"]), on="t", by="ticket_id", direction="forward"
-        )
-        close_of = np.full(len(asg), np.iinfo(np.int64).min, dtype=np.int64)
-        close_of[first_close["pos"].to_numpy()] = (
-            first_close["close"].fillna(np.iinfo(np.int64).min).to_numpy(dtype=np.int64)
-        )
-        nat = np.iinfo(np.int64).min
-        end_us = np.where(
-            nxt_us == nat,
-            close_of,
-            np.where(close_of == nat, nxt_us, np.minimum(nxt_us, close_of)),
-        )
-
+        rows = _context_rows(tickets, events)
+        vocab = {
+            "account": _vocab(accounts["account_id"]),
+            "area": _vocab(tickets["product_area"]),
+            "agent": _vocab(rows["held_by_agent"]["key"]),
+            "team": _vocab(rows["held_by_team"]["key"]),
+        }
+        counters: dict[str, _AsOfCounter | _SumCounter] = {
+            name: _AsOfCounter(
+                _encode(vocab[kind], rows[name]["key"]),
+                rows[name]["t"].to_numpy(),
+                rows[name]["v"].to_numpy(),
+            )
+            for name, kind in _PER_TICKET.items()
+        }
         if escalations is None:
             esc_acc, esc_us = np.array([], dtype=object), np.array([], dtype=np.int64)
         else:
             esc_acc, esc_us = escalations["account_id"], _us(escalations["escalated_at"])
-
-        accounts_v = _vocab(accounts["account_id"])
-        areas_v = _vocab(tk["product_area"])
-        agents_v = _vocab(asg["agent_id"])
-        teams_v = _vocab(asg["team"])
-        acc_c = _encode(accounts_v, acc)
-        area_c = _encode(areas_v, area)
-        cust_np = cust.to_numpy()
-        ev_acc_c = _encode(accounts_v, ev_acc[cust_np])
-        agent_c = _encode(agents_v, asg["agent_id"])
-        team_c = _encode(teams_v, asg["team"])
-        table = tickets.set_index("ticket_id")[["account_id", "product_area", "channel"]].copy()
-        table["acc_code"] = acc_c
-        table["area_code"] = area_c
+        counters["escalations_by_account"] = _AsOfCounter(
+            _encode(vocab["account"], esc_acc), esc_us
+        )
+        rows_of = {
+            name: {
+                tid: np.asarray(pos)
+                for tid, pos in frame.groupby("ticket_id", sort=False).indices.items()
+            }
+            for name, frame in rows.items()
+        }
         return cls(
             accounts=accounts.set_index("account_id"),
-            tickets=table,
-            account_vocab=accounts_v,
-            area_vocab=areas_v,
-            agent_vocab=agents_v,
-            team_vocab=teams_v,
-            created_by_account=_AsOfCounter(acc_c, created_us),
-            closed_by_account=_AsOfCounter(acc_c, close_us),
-            created_by_area=_AsOfCounter(area_c, created_us),
-            closed_by_area=_AsOfCounter(area_c, close_us),
-            escalations_by_account=_AsOfCounter(_encode(accounts_v, esc_acc), esc_us),
-            sentiment_sum_by_account=_AsOfCounter(ev_acc_c, ev_us[cust_np], s[cust_np]),
-            sentiment_n_by_account=_AsOfCounter(ev_acc_c, ev_us[cust_np]),
-            held_by_agent=_AsOfCounter(agent_c, asg_us),
-            released_by_agent=_AsOfCounter(agent_c, end_us),
-            held_by_team=_AsOfCounter(team_c, asg_us),
-            released_by_team=_AsOfCounter(team_c, end_us),
+            tickets=cls._ticket_table(tickets, vocab),
+            vocab=vocab,
+            counters=counters,
+            rows=rows,
+            rows_of=rows_of,
+        )
+
+    @staticmethod
+    def _ticket_table(tickets: pd.DataFrame, vocab: dict[str, pd.Index]) -> pd.DataFrame:
+        table = tickets.set_index("ticket_id")[["account_id", "product_area", "channel"]].copy()
+        table["acc_code"] = _encode(vocab["account"], table["account_id"])
+        table["area_code"] = _encode(vocab["area"], table["product_area"])
+        return table
+
+    def overlay(
+        self, accounts: pd.DataFrame, tickets: pd.DataFrame, events: pd.DataFrame
+    ) -> FeatureContext:
+        """This context with ``tickets`` as given (their events so far) instead of as indexed.
+
+        The serving path: a request carries the ticket's latest state, which replaces whatever
+        the store held for it; every other ticket stays as indexed. The result answers queries
+        for ``tickets`` only (it holds only their ticket and account rows).
+
+        Args:
+            accounts: the accounts of ``tickets``.
+            tickets, events: as for :meth:`from_data` (events with text signals attached).
+        """
+        new_rows = _context_rows(tickets, events)
+        ids = tickets["ticket_id"].to_numpy(dtype=object)
+        vocab = {
+            "account": _extend(self.vocab["account"], accounts["account_id"]),
+            "area": _extend(self.vocab["area"], tickets["product_area"]),
+            "agent": _extend(self.vocab["agent"], new_rows["held_by_agent"]["key"]),
+            "team": _extend(self.vocab["team"], new_rows["held_by_team"]["key"]),
+        }
+        counters: dict[str, _AsOfCounter | _SumCounter] = dict(self.counters)
+        for name, kind in _PER_TICKET.items():
+            found = [self.rows_of[name].get(tid) for tid in ids]
+            pos = [p for p in found if p is not None]
+            old = self.rows[name].iloc[np.concatenate(pos)] if pos else self.rows[name].iloc[:0]
+            if old.empty and new_rows[name].empty:
+                continue
+            keys = np.concatenate([new_rows[name]["key"], old["key"]])
+            t = np.concatenate([new_rows[name]["t"], old["t"]])
+            v = np.concatenate([new_rows[name]["v"], -old["v"].to_numpy()])
+            delta = _AsOfCounter(_encode(vocab[kind], keys), t, v)
+            counters[name] = _SumCounter(self.counters[name], delta)
+        return FeatureContext(
+            accounts=accounts.set_index("account_id"),
+            tickets=self._ticket_table(tickets, vocab),
+            vocab=vocab,
+            counters=counters,
+            rows=new_rows,
+            rows_of={},
         )
 
     def features(self, snap: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -457,24 +564,25 @@ class FeatureContext:
         as_of_h = t / US_PER_H
         out["account_days_to_renewal"] = (to_epoch_hours(acc["renewal_date"]) - as_of_h) / 24.0
         out["account_age_days"] = (as_of_h - to_epoch_hours(acc["created_at"])) / 24.0
-        created, closed = self.created_by_account, self.closed_by_account
+        c = self.counters
+        created, closed = c["created_by_account"], c["closed_by_account"]
         out["account_open_tickets"] = created.at(acc_c, t) - closed.at(acc_c, t)
         out["account_tickets_30d"] = created.window(acc_c, t, 24 * 30)
         out["account_tickets_90d"] = created.window(acc_c, t, 24 * 90)
-        out["account_escalations_365d"] = self.escalations_by_account.window(acc_c, t, 24 * 365)
-        n = self.sentiment_n_by_account.window(acc_c, t, 24 * 30)
-        ssum = self.sentiment_sum_by_account.window(acc_c, t, 24 * 30)
+        out["account_escalations_365d"] = c["escalations_by_account"].window(acc_c, t, 24 * 365)
+        n = c["sentiment_n_by_account"].window(acc_c, t, 24 * 30)
+        ssum = c["sentiment_sum_by_account"].window(acc_c, t, 24 * 30)
         out["account_sentiment_30d"] = np.where(n > 0, ssum / np.maximum(n, 1), np.nan)
-        out["area_tickets_24h"] = self.created_by_area.window(area_c, t, 24)
-        out["area_open_tickets"] = self.created_by_area.at(area_c, t) - self.closed_by_area.at(
+        out["area_tickets_24h"] = c["created_by_area"].window(area_c, t, 24)
+        out["area_open_tickets"] = c["created_by_area"].at(area_c, t) - c["closed_by_area"].at(
             area_c, t
         )
         agent = snap["agent_current"].to_numpy(dtype=object)
         team = snap["team_current"].to_numpy(dtype=object)
-        agent_c, team_c = _encode(self.agent_vocab, agent), _encode(self.team_vocab, team)
-        held = self.held_by_agent.at(agent_c, t) - self.released_by_agent.at(agent_c, t)
+        agent_c, team_c = _encode(self.vocab["agent"], agent), _encode(self.vocab["team"], team)
+        held = c["held_by_agent"].at(agent_c, t) - c["released_by_agent"].at(agent_c, t)
         out["agent_backlog"] = np.where(pd.isna(agent), np.nan, held)
-        held = self.held_by_team.at(team_c, t) - self.released_by_team.at(team_c, t)
+        held = c["held_by_team"].at(team_c, t) - c["released_by_team"].at(team_c, t)
         out["team_backlog"] = np.where(pd.isna(team), np.nan, held)
         out["ticket_channel"] = tk["channel"].to_numpy(dtype=object)
         out["ticket_product_area"] = tk["product_area"].to_numpy(dtype=object)

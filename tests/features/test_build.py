@@ -226,3 +226,31 @@ def test_parallel_batch_equals_serial(small):
         base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]], history, n_jobs=2
     )
     _equal(two, feats)
+
+
+def test_overlay_context_equals_batch(small):
+    """The service's view: its store may hold a ticket's older state, or not hold it at all.
+
+    Overlaying the ticket's events up to as_of must give the batch row either way.
+    """
+    base, events, snaps, history, feats = small
+    rng = np.random.default_rng(1)
+    picks = rng.choice(len(snaps), 60, replace=False)
+    tickets = base.tickets.set_index("ticket_id")
+    accounts = base.accounts.set_index("account_id")
+    full = FeatureContext.from_data(base.accounts, base.tickets, events, history)
+    for i in picks:
+        tid, as_of = snaps.loc[i, "ticket_id"], snaps.loc[i, "as_of"]
+        ticket = tickets.loc[[tid]].reset_index()
+        account = accounts.loc[[ticket["account_id"].iloc[0]]].reset_index()
+        ev = events[(events["ticket_id"] == tid) & (events["ts"] <= as_of)]
+        # Store without the ticket (first time the service sees it).
+        others = FeatureContext.from_data(
+            base.accounts,
+            base.tickets[base.tickets["ticket_id"] != tid],
+            events[events["ticket_id"] != tid],
+            history,
+        )
+        for ctx in (full, others):
+            row = build_ticket_features(ticket, ev, as_of, ctx.overlay(account, ticket, ev))
+            _equal(row, feats.iloc[[i]])
