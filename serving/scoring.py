@@ -1,0 +1,198 @@
+"""One request -> one score: the same feature code as training, then the policy and the words.
+
+The path: request -> typed frames (the data model's columns and dtypes) -> text signals (the
+sentiment transformer, cached by text) -> :func:`build_ticket_features` over the store's context
+with this ticket overlaid -> calibrated probability and exact TreeSHAP reasons -> policy decision,
+routing, severity, SLA clock, escalation type and brief.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureContext, build_ticket_features, business_calendar
+from features.registry import FEATURE_NAMES
+from features.schema import ESCALATION_TYPES, TABLES
+from features.text import attach_text_signals
+from serving import explain
+from serving.model import ServedModel
+from serving.schemas import ScoreIn
+
+_DTYPES = {"str": "string", "float": "float64", "int": "Int64", "bool": "boolean"}
+_TS = "datetime64[us, UTC]"
+
+
+class InputError(ValueError):
+    """A request that is well-formed but inconsistent (e.g. an event after as_of)."""
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(f"{location}: {problem}")
+        self.location, self.problem = location, problem
+
+
+def _typed(table: str, columns: dict[str, list]) -> pd.DataFrame:
+    """A frame with the data model's dtypes for ``table`` (as the validating reader gives)."""
+    out = {}
+    for col in TABLES[table]:
+        values = columns.get(col.name, [None] * len(next(iter(columns.values()))))
+        if col.kind == "ts":
+            out[col.name] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(_TS)
+        else:
+            out[col.name] = pd.Series(values, dtype=_DTYPES[col.kind])
+    return pd.DataFrame(out)
+
+
+@dataclass
+class Scored:
+    """A response body plus what the store keeps of the request."""
+
+    body: dict
+    account: pd.DataFrame
+    ticket: pd.DataFrame
+    events: pd.DataFrame
+
+
+class Scorer:
+    """Scores requests for one served model (text scorer shared across models)."""
+
+    def __init__(self, text_scorer=None) -> None:
+        self.text_scorer = text_scorer
+        self.calendar = business_calendar()
+
+    def frames(
+        self, req: ScoreIn, stored_account: dict | None, now: datetime
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+        """Typed account, ticket and event frames; checks the request's time logic."""
+        t = req.ticket
+        as_of = req.as_of or now
+        if as_of < t.created_at:
+            raise InputError("as_of", "is before the ticket was created")
+        for i, ev in enumerate(req.events):
+            if ev.ts < t.created_at:
+                raise InputError(f"events[{i}].ts", "is before the ticket was created")
+            if ev.ts > as_of:
+                where = "as_of" if req.as_of else "now (give as_of to score the past)"
+                raise InputError(f"events[{i}].ts", f"is after {where}")
+        a = req.account.model_dump()
+        if stored_account:  # fields the request leaves out come from the store
+            a = {k: (stored_account.get(k) if v is None else v) for k, v in a.items()}
+        a = {k: (None if _na(v) else v) for k, v in a.items()}
+        a["strategic"] = bool(a.get("strategic") or False)
+        account = _typed("accounts", {k: [v] for k, v in a.items()})
+        ticket = _typed(
+            "tickets",
+            {
+                "ticket_id": [t.ticket_id],
+                "account_id": [req.account.account_id],
+                "created_at": [t.created_at],
+                "channel": [t.channel],
+                "product_area": [t.product_area],
+                "priority": [t.priority],
+                "subject": [t.subject],
+            },
+        )
+        evs = [e.model_dump() for e in req.events]
+        columns = {c.name: [e.get(c.name) for e in evs] for c in TABLES["events"]}
+        columns["ticket_id"] = [t.ticket_id] * len(evs)
+        events = _typed("events", columns) if evs else _typed("events", {"ticket_id": []})
+        return account, ticket, events, pd.Timestamp(as_of).tz_convert("UTC")
+
+    def score(
+        self,
+        req: ScoreIn,
+        served: ServedModel,
+        context: FeatureContext,
+        stored_account: dict | None = None,
+        now: datetime | None = None,
+    ) -> Scored:
+        now = now or datetime.now(UTC)
+        account, ticket, events, as_of = self.frames(req, stored_account, now)
+        scorer = self.text_scorer if served.text_model else None
+        ev = attach_text_signals(events, scorer)
+        ctx = context.overlay(account, ticket, ev)
+        X = build_ticket_features(ticket, ev, as_of, ctx)
+        p = float(served.model.predict_proba(X)[0])
+        contrib = served.model.contributions(X)[0]
+        row = {name: _value(X[name].iloc[0]) for name in FEATURE_NAMES}
+        strategic = bool(account["strategic"].iloc[0])
+        action, executive = served.policy.decide(p, strategic)
+        bands = served.policy.bands_for(strategic)
+        band = (
+            "critical"
+            if p >= bands.executive
+            else "high"
+            if p >= bands.escalate
+            else "watch"
+            if p >= bands.watch
+            else "low"
+        )
+        etype, conf = self.escalation_type(ev, row)
+        up, down = explain.reasons(row, contrib)
+        tk = ticket.iloc[0].to_dict()
+        sla = explain.sla_clock(row, tk["created_at"], tk["priority"], as_of, self.calendar)
+        now_ts = pd.Timestamp(now).tz_convert("UTC")
+        body = {
+            "ticket_id": tk["ticket_id"],
+            "as_of": as_of.to_pydatetime(),
+            "probability": p,
+            "band": band,
+            "decision": explain.route(action, executive, etype, row),
+            "severity": explain.severity(
+                action, executive, etype, row, as_of, max(now_ts, as_of), self.calendar
+            ),
+            "sla": sla,
+            "escalation_type": etype,
+            "escalation_type_confidence": conf,
+            "reasons": up,
+            "mitigating": down,
+            "brief": explain.brief(
+                row,
+                {k: (None if _na(v) else v) for k, v in account.iloc[0].to_dict().items()},
+                {k: (None if _na(v) else v) for k, v in tk.items()},
+                ev,
+                explain.first_reply_time(tk["created_at"], row),
+                sla["first_response_due"],
+            ),
+            "model": served.ref(),
+        }
+        return Scored(body, account, ticket, ev)
+
+    def escalation_type(self, events: pd.DataFrame, row: dict) -> tuple[str, float | None]:
+        """The kind of escalation this would be: the intent model's type head averaged over the
+        customer's messages; without text, from the risk intents; else technical failure."""
+        msgs = events.loc[
+            (events["event_type"] == "customer_message") & events["text"].notna(), "text"
+        ]
+        intents = getattr(self.text_scorer, "intents", None)
+        if intents is not None and len(msgs):
+            proba = intents.escalation_type_proba(msgs.astype(str).tolist()).mean(axis=0)
+            best = str(proba.idxmax())
+            return best, round(float(proba.max()), 3)
+        for flag, kind in (
+            ("customer_intent_security", "security"),
+            ("customer_intent_legal", "contract_legal"),
+            ("customer_intent_billing", "billing_dispute"),
+        ):
+            if row.get(flag) == 1:
+                return kind, None
+        assert "technical_failure" in ESCALATION_TYPES
+        return "technical_failure", None
+
+
+def _na(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _value(v: object):
+    if _na(v):
+        return float("nan")
+    if isinstance(v, np.generic):
+        return v.item()
+    return v

@@ -1,0 +1,338 @@
+"""The service's own store (embedded SQLite): the account history its features read.
+
+What it holds and why:
+
+- accounts, tickets, and per-ticket events (only the columns context features read: type, time,
+  status, agent, team, customer-message sentiment; no message text is stored);
+- escalations (from the backfill's outcomes and from ``POST /v1/feedback``): the account's
+  escalation history;
+- feedback (real outcomes) and scores (what was answered, by which model and policy version), for
+  monitoring and retraining.
+
+It is filled from the training data at first start (``backfill``) and updated by what the service
+is sent: every scored ticket replaces its stored events. Features of *other* tickets (account open
+tickets, team backlog, ...) read a context rebuilt from the store every ``refresh_seconds``; the
+scored ticket itself always enters as sent (see :meth:`FeatureContext.overlay`).
+
+Times are stored as integer microseconds since the Unix epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureContext
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY, arr REAL, plan TEXT, strategic INTEGER, region TEXT,
+    industry TEXT, created_at INTEGER, renewal_date INTEGER);
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+    channel TEXT, product_area TEXT, priority TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    ticket_id TEXT NOT NULL, ts INTEGER NOT NULL, event_type TEXT NOT NULL, agent_id TEXT,
+    team TEXT, status TEXT, sentiment REAL);
+CREATE INDEX IF NOT EXISTS events_ticket ON events (ticket_id);
+CREATE TABLE IF NOT EXISTS escalations (
+    ticket_id TEXT PRIMARY KEY, account_id TEXT, escalated_at INTEGER NOT NULL,
+    escalation_type TEXT);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL, escalated INTEGER NOT NULL,
+    escalated_at INTEGER, escalation_type TEXT, escalation_kind TEXT, closed_at INTEGER,
+    note TEXT, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL, as_of INTEGER NOT NULL,
+    probability REAL NOT NULL, action TEXT NOT NULL, model_version TEXT NOT NULL,
+    policy_version TEXT NOT NULL, scored_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+_ACCOUNT_COLS = (
+    "account_id",
+    "arr",
+    "plan",
+    "strategic",
+    "region",
+    "industry",
+    "created_at",
+    "renewal_date",
+)
+_TICKET_COLS = ("ticket_id", "account_id", "created_at", "channel", "product_area", "priority")
+_EVENT_COLS = ("ticket_id", "ts", "event_type", "agent_id", "team", "status", "sentiment")
+_TS = {"created_at", "renewal_date", "ts", "escalated_at", "closed_at", "as_of"}
+
+
+def _us(values) -> list:
+    """Timestamps to integer microseconds (None for missing), for SQLite."""
+    s = pd.Series(pd.to_datetime(pd.Series(values), utc=True)).astype("datetime64[us, UTC]")
+    out = s.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return [None if pd.isna(v) else int(o) for v, o in zip(s, out, strict=True)]
+
+
+def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
+    data = {}
+    for c in cols:
+        if c in _TS:
+            data[c] = _us(frame[c])
+        elif c == "strategic":
+            data[c] = [None if pd.isna(v) else int(bool(v)) for v in frame[c]]
+        else:
+            data[c] = [None if pd.isna(v) else v for v in frame[c].astype(object)]
+    return list(zip(*(data[c] for c in cols), strict=True))
+
+
+def _frame(rows: list, cols: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=list(cols))
+    for c in cols:
+        if c in _TS:
+            df[c] = pd.to_datetime(df[c].astype("Int64"), unit="us", utc=True).astype(
+                "datetime64[us, UTC]"
+            )
+        elif c in ("arr", "sentiment"):
+            df[c] = df[c].astype("float64")
+        elif c == "strategic":
+            df[c] = df[c].fillna(0).astype(bool)
+        else:
+            df[c] = df[c].astype(object)
+    return df
+
+
+class Store:
+    """SQLite store with a single writer thread (requests never wait on a disk write)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+        self._writes: queue.Queue[Callable[[sqlite3.Connection], None] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+        self._writer.start()
+        self.version = 0  # bumped by every write: tells the refresher the context is stale
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    # -- writing -------------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        db = self._connect()
+        while True:
+            job = self._writes.get()
+            if job is None:
+                break
+            jobs = [job]
+            while not self._writes.empty() and len(jobs) < 256:  # one commit for a burst
+                nxt = self._writes.get()
+                if nxt is None:
+                    self._writes.put(None)
+                    break
+                jobs.append(nxt)
+            try:
+                with db:
+                    for j in jobs:
+                        j(db)
+                self.version += 1
+            except sqlite3.Error:
+                log.exception("store write failed (%d operations lost)", len(jobs))
+            finally:
+                for _ in jobs:
+                    self._writes.task_done()
+        db.close()
+
+    def flush(self) -> None:
+        """Wait until every queued write is committed."""
+        self._writes.join()
+
+    def close(self) -> None:
+        self._writes.put(None)
+        self._writer.join(timeout=10)
+
+    def record_ticket(
+        self, account: pd.DataFrame, ticket: pd.DataFrame, events: pd.DataFrame
+    ) -> None:
+        """Upsert the account (known fields kept when the request leaves them out), the ticket,
+        and replace the ticket's events."""
+        acc = _rows(account, _ACCOUNT_COLS)
+        tk = _rows(ticket, _TICKET_COLS)
+        ev = _rows(events, _EVENT_COLS)
+        tid = tk[0][0]
+
+        def job(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(account_id) DO UPDATE "
+                "SET arr=coalesce(excluded.arr, arr), plan=coalesce(excluded.plan, plan), "
+                "strategic=coalesce(excluded.strategic, strategic), "
+                "region=coalesce(excluded.region, region), "
+                "industry=coalesce(excluded.industry, industry), "
+                "created_at=coalesce(excluded.created_at, created_at), "
+                "renewal_date=coalesce(excluded.renewal_date, renewal_date)",
+                acc,
+            )
+            db.executemany("INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?)", tk)
+            db.execute("DELETE FROM events WHERE ticket_id = ?", (tid,))
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", ev)
+
+        self._writes.put(job)
+
+    def record_score(self, rows: list[tuple]) -> None:
+        """(ticket_id, as_of, probability, action, model_version, policy_version) per score."""
+        now = time.time_ns() // 1000
+        data = [(*r[:1], _us([r[1]])[0], *r[2:], now) for r in rows]
+
+        def job(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO scores (ticket_id, as_of, probability, action, model_version, "
+                "policy_version, scored_at) VALUES (?,?,?,?,?,?,?)",
+                data,
+            )
+
+        self._writes.put(job)
+
+    def record_feedback(self, fb: dict) -> None:
+        """A real outcome; an escalation also enters the account's escalation history."""
+        now = time.time_ns() // 1000
+        esc_at = _us([fb.get("escalated_at")])[0]
+        closed_at = _us([fb.get("closed_at")])[0]
+
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO feedback (ticket_id, escalated, escalated_at, escalation_type, "
+                "escalation_kind, closed_at, note, received_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    fb["ticket_id"],
+                    int(fb["escalated"]),
+                    esc_at,
+                    fb.get("escalation_type"),
+                    fb.get("escalation_kind"),
+                    closed_at,
+                    fb.get("note"),
+                    now,
+                ),
+            )
+            if fb["escalated"]:
+                db.execute(
+                    "INSERT OR REPLACE INTO escalations SELECT ?, account_id, ?, ? FROM tickets "
+                    "WHERE ticket_id = ? UNION ALL SELECT ?, NULL, ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM tickets WHERE ticket_id = ?)",
+                    (fb["ticket_id"], esc_at, fb.get("escalation_type"), fb["ticket_id"]) * 2,
+                )
+            else:
+                db.execute("DELETE FROM escalations WHERE ticket_id = ?", (fb["ticket_id"],))
+
+        self._writes.put(job)
+
+    # -- reading -------------------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        if table not in ("accounts", "tickets", "events", "escalations", "feedback", "scores"):
+            raise ValueError(f"unknown table {table}")
+        with self._connect() as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table as a frame (timestamps as UTC datetimes)."""
+        with self._connect() as db:
+            cur = db.execute(f"SELECT * FROM {name}")  # noqa: S608 - fixed names only
+            cols = tuple(d[0] for d in cur.description)
+            return _frame(cur.fetchall(), cols)
+
+    def context(self) -> FeatureContext:
+        """A feature context over everything stored (the other tickets a request's features
+        read)."""
+        with self._connect() as db:
+            acc = _frame(db.execute("SELECT * FROM accounts").fetchall(), _ACCOUNT_COLS)
+            tk = _frame(db.execute("SELECT * FROM tickets").fetchall(), _TICKET_COLS)
+            ev = _frame(
+                db.execute("SELECT * FROM events ORDER BY ticket_id, ts").fetchall(), _EVENT_COLS
+            )
+            esc = _frame(
+                db.execute(
+                    "SELECT e.account_id, e.escalated_at FROM escalations e "
+                    "WHERE e.account_id IS NOT NULL"
+                ).fetchall(),
+                ("account_id", "escalated_at"),
+            )
+        return FeatureContext.from_data(acc, tk, ev, esc)
+
+    def account(self, account_id: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM accounts WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return _frame([row], _ACCOUNT_COLS).iloc[0].to_dict()
+
+    def meta(self, key: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    # -- backfill ------------------------------------------------------------------------------
+    def backfill(self, data_dir: str | Path, text_scorer=None) -> dict[str, int]:
+        """Load a data folder (the training data) into an empty store. Idempotent per folder.
+
+        Customer-message sentiment comes from ``text_scorer`` through the same text-signal cache
+        as the training run (so a folder just trained on costs no transformer time).
+        """
+        from features.pipeline import default_cache_path
+        from features.schema import read_dataset
+        from features.text import SignalCache, attach_text_signals
+
+        source = str(Path(data_dir).resolve())
+        if self.meta("backfill") == source:
+            return {}
+        data = read_dataset(data_dir)
+        cache = SignalCache(default_cache_path(text_scorer)) if text_scorer else None
+        ev = attach_text_signals(data.events, text_scorer, cache)
+        esc = pd.DataFrame(columns=["ticket_id", "account_id", "escalated_at", "escalation_type"])
+        if data.outcomes is not None:
+            o = data.outcomes.dropna(subset=["escalated_at"])
+            esc = pd.DataFrame(
+                {
+                    "ticket_id": o["ticket_id"].to_numpy(),
+                    "account_id": o["ticket_id"]
+                    .map(data.tickets.set_index("ticket_id")["account_id"])
+                    .to_numpy(),
+                    "escalated_at": o["escalated_at"].to_numpy(),
+                    "escalation_type": o["escalation_type"].to_numpy(),
+                }
+            )
+        with self._connect() as db, db:
+            db.executemany(
+                "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?,?,?,?)",
+                _rows(data.accounts, _ACCOUNT_COLS),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO tickets VALUES (?,?,?,?,?,?)",
+                _rows(data.tickets, _TICKET_COLS),
+            )
+            db.execute("DELETE FROM events")
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", _rows(ev, _EVENT_COLS))
+            db.executemany(
+                "INSERT OR REPLACE INTO escalations VALUES (?,?,?,?)",
+                _rows(esc, ("ticket_id", "account_id", "escalated_at", "escalation_type")),
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('backfill', ?)", (source,))
+        self.version += 1
+        counts = {
+            "accounts": len(data.accounts),
+            "tickets": len(data.tickets),
+            "events": len(ev),
+            "escalations": len(esc),
+        }
+        log.info("store backfilled from %s: %s", source, counts)
+        return counts
