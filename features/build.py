@@ -123,7 +123,21 @@ class _Segments:
         return mask & (self.cumsum(mask) == 1)
 
 
-def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class EventState:
+    """Per-event ticket state as plain arrays (row i: the state right after event i)."""
+
+    ticket_id: np.ndarray  # object
+    ts_us: np.ndarray  # int64 microseconds
+    cols: dict[str, np.ndarray]  # float64; NaN where undefined
+    team_names: np.ndarray
+    agent_names: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts_us)
+
+
+def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     """The state of each ticket right after each of its events (one row per event).
 
     Args:
@@ -132,8 +146,8 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
         tickets: ticket_id, created_at, priority (initial).
 
     Returns:
-        A frame aligned with ``events`` holding cumulative counts, the latest values and the
-        timestamps (``*_us``) needed to derive time features at any later as_of.
+        State aligned with ``events``: cumulative counts, the latest values and the timestamps
+        (``*_us``) needed to derive time features at any later as_of.
     """
     ev = events
     codes = pd.factorize(ev["ticket_id"])[0]
@@ -242,10 +256,14 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
     st["unanswered"] = spells.cumsum(is_cust)
     st["last_agent_us"] = g.ffill(where(is_agent, tf))
     st["first_agent_us"] = g.ffill(where(g.first_flag(is_agent), tf))
-    state = pd.DataFrame(st)
-    state.attrs["team_names"] = np.asarray(team_u, dtype=object)
-    state.attrs["agent_names"] = np.asarray(agent_u, dtype=object)
-    return state
+    ticket_id, ts = st.pop("ticket_id"), st.pop("ts_us")
+    return EventState(
+        np.asarray(ticket_id, dtype=object),
+        ts,
+        {k: np.asarray(v, dtype="float64") for k, v in st.items()},
+        np.asarray(team_u, dtype=object),
+        np.asarray(agent_u, dtype=object),
+    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -269,26 +287,38 @@ class _AsOfCounter:
     """
 
     def __init__(self, codes: np.ndarray, t_us: np.ndarray, values: np.ndarray | None = None):
+        codes, t_us = np.asarray(codes), np.asarray(t_us)
         ok = (codes >= 0) & (t_us != np.iinfo(np.int64).min)
-        frame = pd.DataFrame(
-            {
-                "key": codes[ok],
-                "t": t_us[ok],
-                "v": (np.ones(ok.sum()) if values is None else values[ok]).astype("float64"),
-            }
-        )
-        frame = frame.sort_values(["key", "t"], kind="stable")
-        frame["cum"] = frame.groupby("key", sort=False)["v"].cumsum()
+        k, t = codes[ok].astype(np.int64), t_us[ok].astype(np.int64)
+        v = np.ones(len(k)) if values is None else np.asarray(values, dtype="float64")[ok]
+        order = np.lexsort((t, k))  # by key, then time; stable
+        k, t, v = k[order], t[order], v[order]
+        first = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, dtype=bool)
+        starts = np.flatnonzero(first)
+        # Running total within each key: per-segment cumulative sums.
+        cum = np.empty(len(v))
+        for lo, hi in zip(starts, np.r_[starts[1:], len(v)][: len(starts)], strict=True):
+            np.cumsum(v[lo:hi], out=cum[lo:hi])
         # Several items at one instant: keep the total after the last of them.
-        frame = frame.drop_duplicates(["key", "t"], keep="last")
+        last = np.r_[(k[1:] != k[:-1]) | (t[1:] != t[:-1]), True] if len(k) else first
+        k, t, cum = k[last], t[last], cum[last]
+        bounds = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True]) if len(k) else [0]
         # Per-key arrays answer a few queries (the serving path) without a join.
-        k_arr, t_arr, c_arr = (frame[c].to_numpy() for c in ("key", "t", "cum"))
-        bounds = np.flatnonzero(np.r_[True, k_arr[1:] != k_arr[:-1], True]) if len(k_arr) else [0]
         self._by_key = {
-            int(k_arr[lo]): (t_arr[lo:hi], c_arr[lo:hi])
+            int(k[lo]): (t[lo:hi], cum[lo:hi])
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         }
-        self._table = frame[["key", "t", "cum"]].sort_values("t", kind="stable")
+        self._kt = (k, t, cum)
+        self._table_: pd.DataFrame | None = None
+
+    @property
+    def _table(self) -> pd.DataFrame:
+        """All (key, t, cum) rows sorted by time, for as-of joins of many queries (built once)."""
+        if self._table_ is None:
+            k, t, cum = self._kt
+            frame = pd.DataFrame({"key": k, "t": t, "cum": cum})
+            self._table_ = frame.sort_values("t", kind="stable")
+        return self._table_
 
     def at(self, codes: np.ndarray, t_us: np.ndarray) -> np.ndarray:
         """Total of items with code == codes[i] and time <= t_us[i]; 0 when none."""
@@ -330,80 +360,87 @@ _PER_TICKET = {
 }
 
 
-def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """What each ticket contributes to each per-ticket counter: rows (ticket_id, key, t, v).
+_NAT = np.iinfo(np.int64).min
 
-    ``t`` is in epoch microseconds (int64 minimum for "never", e.g. not closed yet).
-    """
-    tk = tickets.set_index("ticket_id")
-    closed = events[(events["event_type"] == "status_change") & (events["status"] == "closed")]
-    close_ts = closed.groupby("ticket_id", sort=False)["ts"].min()
-    close_us = _us(close_ts.reindex(tk.index))
-    created_us = _us(tk["created_at"])
-    ids = tk.index.to_numpy(dtype=object)
-    acc = tk["account_id"].to_numpy(dtype=object)
-    area = tk["product_area"].to_numpy(dtype=object)
 
-    cust = ((events["event_type"] == "customer_message") & events["sentiment"].notna()).to_numpy()
-    ev_ids = events["ticket_id"].to_numpy(dtype=object)[cust]
-    ev_acc = tk["account_id"].reindex(ev_ids).to_numpy(dtype=object)
-    ev_us = _us(events["ts"])[cust]
-    s = events["sentiment"].to_numpy(dtype="float64")[cust]
+class _Rows:
+    """What tickets contribute to one counter: arrays ticket_id, key, t (us; _NAT never), v."""
 
-    # Who holds the ticket: from each assignment until the next one or the close.
-    asg = events[events["event_type"] == "assignment"]
-    asg_us = _us(asg["ts"])
-    # min(next assignment, close): a later event can never move a past release.
-    nxt_us = _us(asg.groupby("ticket_id", sort=False)["ts"].shift(-1))
-    # The first close at or after the assignment (an assignment after a close is a reopen).
-    closes = pd.DataFrame(
-        {"ticket_id": tk.index.get_indexer(closed["ticket_id"]), "t": _us(closed["ts"])}
-    ).sort_values("t", kind="stable")
-    starts = pd.DataFrame(
-        {
-            "ticket_id": tk.index.get_indexer(asg["ticket_id"]),
-            "t": asg_us,
-            "pos": np.arange(len(asg)),
-        }
-    ).sort_values("t", kind="stable")
-    first_close = pd.merge_asof(
-        starts, closes.assign(close=closes["t"]), on="t", by="ticket_id", direction="forward"
-    )
-    nat = np.iinfo(np.int64).min
-    close_of = np.full(len(asg), nat, dtype=np.int64)
-    close_of[first_close["pos"].to_numpy()] = (
-        first_close["close"].fillna(nat).to_numpy(dtype=np.int64)
-    )
+    __slots__ = ("ticket_id", "key", "t", "v")
+
+    def __init__(self, ticket_id, key, t, v=None) -> None:
+        self.ticket_id = np.asarray(ticket_id, dtype=object)
+        self.key = np.asarray(key, dtype=object)
+        self.t = np.asarray(t, dtype=np.int64)
+        self.v = np.ones(len(self.t)) if v is None else np.asarray(v, dtype="float64")
+
+    def take(self, pos: np.ndarray) -> _Rows:
+        return _Rows(self.ticket_id[pos], self.key[pos], self.t[pos], self.v[pos])
+
+
+def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, _Rows]:
+    """What each ticket contributes to each per-ticket counter (NumPy; events in any order)."""
+    ids = tickets["ticket_id"].to_numpy(dtype=object)
+    index = pd.Index(ids, dtype=object)
+    acc = tickets["account_id"].to_numpy(dtype=object, na_value=None)
+    area = tickets["product_area"].to_numpy(dtype=object, na_value=None)
+    created_us = _us(tickets["created_at"])
+
+    ev_code = index.get_indexer(events["ticket_id"].to_numpy(dtype=object))
+    ev_us = _us(events["ts"])
+    order = np.lexsort((ev_us, ev_code))  # by ticket, then time (stable: no-op when sorted)
+    ev_code, ev_us = ev_code[order], ev_us[order]
+    etype = events["event_type"].to_numpy(dtype=object)[order]
+    status = events["status"].to_numpy(dtype=object, na_value=None)[order]
+    sentiment = events["sentiment"].to_numpy(dtype="float64", na_value=np.nan)[order]
+    ev_ids = np.where(ev_code >= 0, ids[np.maximum(ev_code, 0)] if len(ids) else None, None)
+
+    # A ticket's close: its first "closed" status (never: _NAT).
+    closing = (etype == "status_change") & (status == "closed") & (ev_code >= 0)
+    close_us = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(close_us, ev_code[closing], ev_us[closing])
+    close_us[close_us == np.iinfo(np.int64).max] = _NAT
+
+    cust = (etype == "customer_message") & ~np.isnan(sentiment) & (ev_code >= 0)
+    cust_acc = acc[ev_code[cust]] if len(ids) else np.array([], dtype=object)
+
+    # Who holds the ticket: from each assignment until the next one or the first close at or
+    # after it (an assignment after a close is a reopen); a later event never moves a release.
+    is_asg = (etype == "assignment") & (ev_code >= 0)
+    a_code, a_us = ev_code[is_asg], ev_us[is_asg]
+    same_next = np.r_[a_code[1:] == a_code[:-1], False] if len(a_code) else a_code.astype(bool)
+    nxt_us = np.where(same_next, np.r_[a_us[1:], _NAT][: len(a_us)], _NAT)
+    c_code, c_us = ev_code[closing], ev_us[closing]
+    times, inverse = np.unique(np.r_[a_us, c_us], return_inverse=True)
+    n_t = np.int64(len(times) + 1)
+    a_key = a_code.astype(np.int64) * n_t + inverse[: len(a_us)]
+    c_key = c_code.astype(np.int64) * n_t + inverse[len(a_us) :]
+    c_order = np.argsort(c_key, kind="stable")
+    j = np.searchsorted(c_key[c_order], a_key, side="left")
+    hit = j < len(c_key)
+    jj = c_order[np.minimum(j, max(len(c_key) - 1, 0))] if len(c_key) else j
+    hit &= (c_code[jj] == a_code) if len(c_key) else hit
+    close_of = np.where(hit, c_us[jj] if len(c_key) else _NAT, _NAT)
     end_us = np.where(
-        nxt_us == nat,
+        nxt_us == _NAT,
         close_of,
-        np.where(close_of == nat, nxt_us, np.minimum(nxt_us, close_of)),
+        np.where(close_of == _NAT, nxt_us, np.minimum(nxt_us, close_of)),
     )
-    asg_ids = asg["ticket_id"].to_numpy(dtype=object)
-    agents = asg["agent_id"].to_numpy(dtype=object)
-    teams = asg["team"].to_numpy(dtype=object)
-
-    def rows(tid: np.ndarray, key: np.ndarray, t: np.ndarray, v=None) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "ticket_id": tid,
-                "key": key,
-                "t": np.asarray(t, dtype=np.int64),
-                "v": np.ones(len(tid)) if v is None else np.asarray(v, dtype="float64"),
-            }
-        )
-
+    a_ids = ev_ids[is_asg]
+    agents = events["agent_id"].to_numpy(dtype=object, na_value=None)[order][is_asg]
+    teams = events["team"].to_numpy(dtype=object, na_value=None)[order][is_asg]
+    c_ids = ev_ids[cust]
     return {
-        "created_by_account": rows(ids, acc, created_us),
-        "closed_by_account": rows(ids, acc, close_us),
-        "created_by_area": rows(ids, area, created_us),
-        "closed_by_area": rows(ids, area, close_us),
-        "sentiment_sum_by_account": rows(ev_ids, ev_acc, ev_us, s),
-        "sentiment_n_by_account": rows(ev_ids, ev_acc, ev_us),
-        "held_by_agent": rows(asg_ids, agents, asg_us),
-        "released_by_agent": rows(asg_ids, agents, end_us),
-        "held_by_team": rows(asg_ids, teams, asg_us),
-        "released_by_team": rows(asg_ids, teams, end_us),
+        "created_by_account": _Rows(ids, acc, created_us),
+        "closed_by_account": _Rows(ids, acc, close_us),
+        "created_by_area": _Rows(ids, area, created_us),
+        "closed_by_area": _Rows(ids, area, close_us),
+        "sentiment_sum_by_account": _Rows(c_ids, cust_acc, ev_us[cust], sentiment[cust]),
+        "sentiment_n_by_account": _Rows(c_ids, cust_acc, ev_us[cust]),
+        "held_by_agent": _Rows(a_ids, agents, a_us),
+        "released_by_agent": _Rows(a_ids, agents, end_us),
+        "held_by_team": _Rows(a_ids, teams, a_us),
+        "released_by_team": _Rows(a_ids, teams, end_us),
     }
 
 
@@ -439,7 +476,7 @@ class FeatureContext:
     tickets: pd.DataFrame  # ticket_id -> account_id, product_area, channel, acc/area codes
     vocab: dict[str, pd.Index]  # account, area, agent, team
     counters: dict[str, _AsOfCounter | _SumCounter]
-    rows: dict[str, pd.DataFrame]  # per-ticket counter rows (for overlays)
+    rows: dict[str, _Rows]  # per-ticket counter rows (for overlays)
     rows_of: dict[str, dict[object, np.ndarray]]  # counter -> ticket_id -> row positions
 
     @classmethod
@@ -462,15 +499,11 @@ class FeatureContext:
         vocab = {
             "account": _vocab(accounts["account_id"]),
             "area": _vocab(tickets["product_area"]),
-            "agent": _vocab(rows["held_by_agent"]["key"]),
-            "team": _vocab(rows["held_by_team"]["key"]),
+            "agent": _vocab(rows["held_by_agent"].key),
+            "team": _vocab(rows["held_by_team"].key),
         }
         counters: dict[str, _AsOfCounter | _SumCounter] = {
-            name: _AsOfCounter(
-                _encode(vocab[kind], rows[name]["key"]),
-                rows[name]["t"].to_numpy(),
-                rows[name]["v"].to_numpy(),
-            )
+            name: _AsOfCounter(_encode(vocab[kind], rows[name].key), rows[name].t, rows[name].v)
             for name, kind in _PER_TICKET.items()
         }
         if escalations is None:
@@ -483,9 +516,9 @@ class FeatureContext:
         rows_of = {
             name: {
                 tid: np.asarray(pos)
-                for tid, pos in frame.groupby("ticket_id", sort=False).indices.items()
+                for tid, pos in pd.Series(np.arange(len(r.t))).groupby(r.ticket_id).indices.items()
             }
-            for name, frame in rows.items()
+            for name, r in rows.items()
         }
         return cls(
             accounts=accounts.set_index("account_id"),
@@ -521,22 +554,25 @@ class FeatureContext:
         vocab = {
             "account": _extend(self.vocab["account"], accounts["account_id"]),
             "area": _extend(self.vocab["area"], tickets["product_area"]),
-            "agent": _extend(self.vocab["agent"], new_rows["held_by_agent"]["key"]),
-            "team": _extend(self.vocab["team"], new_rows["held_by_team"]["key"]),
+            "agent": _extend(self.vocab["agent"], new_rows["held_by_agent"].key),
+            "team": _extend(self.vocab["team"], new_rows["held_by_team"].key),
         }
         counters: dict[str, _AsOfCounter | _SumCounter] = dict(self.counters)
         for name, kind in _PER_TICKET.items():
             found = [self.rows_of[name].get(tid) for tid in ids]
             pos = [p for p in found if p is not None]
-            old = self.rows[name].iloc[np.concatenate(pos)] if pos else self.rows[name].iloc[:0]
-            if old.empty and new_rows[name].empty:
+            new = new_rows[name]
+            old = self.rows[name].take(np.concatenate(pos)) if pos else None
+            if old is None and not len(new.t):
                 continue
-            keys = np.concatenate([new_rows[name]["key"], old["key"]])
-            t = np.concatenate([new_rows[name]["t"], old["t"]])
-            v = np.concatenate([new_rows[name]["v"], -old["v"].to_numpy()])
+            keys, t, v = new.key, new.t, new.v
+            if old is not None:
+                keys = np.concatenate([keys, old.key])
+                t = np.concatenate([t, old.t])
+                v = np.concatenate([v, -old.v])
             delta = _AsOfCounter(_encode(vocab[kind], keys), t, v)
             counters[name] = _SumCounter(self.counters[name], delta)
-        return FeatureContext(
+        ctx = FeatureContext(
             accounts=accounts.set_index("account_id"),
             tickets=self._ticket_table(tickets, vocab),
             vocab=vocab,
@@ -544,26 +580,68 @@ class FeatureContext:
             rows=new_rows,
             rows_of={},
         )
+        return ctx
 
-    def features(self, snap: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Account and context features (name -> array) for snapshots (ticket_id, as_of_us,
-        agent_current, team_current)."""
-        t = snap["as_of_us"].to_numpy()
-        tk = self.tickets.reindex(snap["ticket_id"].to_numpy(dtype=object))
-        acc_c = tk["acc_code"].fillna(-1).to_numpy(dtype=np.int64)
-        area_c = tk["area_code"].fillna(-1).to_numpy(dtype=np.int64)
-        acc = self.accounts.reindex(tk["account_id"].to_numpy(dtype=object))
+    def _arrays(self) -> dict[str, np.ndarray | pd.Index]:
+        """Ticket and account columns as arrays with their indexes (built on first use)."""
+        a = self.__dict__.get("_arrays_")
+        if a is None:
+            tk, acc = self.tickets, self.accounts
+            a = {
+                "ticket_index": pd.Index(tk.index.to_numpy(dtype=object), dtype=object),
+                "acc_code": tk["acc_code"].to_numpy(dtype=np.int64),
+                "area_code": tk["area_code"].to_numpy(dtype=np.int64),
+                "account_id": tk["account_id"].to_numpy(dtype=object, na_value=None),
+                "channel": tk["channel"].to_numpy(dtype=object, na_value=None),
+                "product_area": tk["product_area"].to_numpy(dtype=object, na_value=None),
+                "account_index": pd.Index(acc.index.to_numpy(dtype=object), dtype=object),
+                "arr": acc["arr"].to_numpy(dtype="float64", na_value=np.nan),
+                "strategic": acc["strategic"].to_numpy(dtype="float64", na_value=np.nan),
+                "plan": acc["plan"].to_numpy(dtype=object, na_value=None),
+                "renewal_h": to_epoch_hours(acc["renewal_date"]),
+                "created_h": to_epoch_hours(acc["created_at"]),
+            }
+            self.__dict__["_arrays_"] = a
+        return a
+
+    def features(self, snap) -> dict[str, np.ndarray]:
+        """Account and context features (name -> array) for snapshots: a mapping of arrays
+        ticket_id, as_of_us, agent_current, team_current."""
+        a = self._arrays()
+        t = np.asarray(snap["as_of_us"])
+        pos = a["ticket_index"].get_indexer(np.asarray(snap["ticket_id"], dtype=object))
+        found = pos >= 0
+        p = np.maximum(pos, 0)
+
+        def ticket_col(name: str, missing):
+            col = a[name]
+            if len(col) == 0:
+                return np.full(len(pos), missing, dtype=object if missing is None else None)
+            return np.where(found, col[p], missing)
+
+        acc_c = ticket_col("acc_code", -1).astype(np.int64)
+        area_c = ticket_col("area_code", -1).astype(np.int64)
+        apos = a["account_index"].get_indexer(ticket_col("account_id", None))
+        afound = apos >= 0
+        ap = np.maximum(apos, 0)
+
+        def account_col(name: str, missing):
+            col = a[name]
+            if len(col) == 0:
+                return np.full(len(apos), missing, dtype=object if missing is None else "float64")
+            return np.where(afound, col[ap], missing)
+
         out: dict[str, np.ndarray] = {}
-        arr = acc["arr"].to_numpy(dtype="float64", na_value=np.nan)
+        arr = account_col("arr", np.nan).astype("float64")
         out["account_arr"] = arr
         out["account_arr_tier"] = np.where(
             np.isnan(arr), np.nan, np.searchsorted(_ARR_TIERS, arr, side="right")
         )
-        out["account_strategic"] = acc["strategic"].to_numpy(dtype="float64", na_value=np.nan)
-        out["account_plan"] = acc["plan"].to_numpy(dtype=object)
+        out["account_strategic"] = account_col("strategic", np.nan).astype("float64")
+        out["account_plan"] = account_col("plan", None)
         as_of_h = t / US_PER_H
-        out["account_days_to_renewal"] = (to_epoch_hours(acc["renewal_date"]) - as_of_h) / 24.0
-        out["account_age_days"] = (as_of_h - to_epoch_hours(acc["created_at"])) / 24.0
+        out["account_days_to_renewal"] = (account_col("renewal_h", np.nan) - as_of_h) / 24.0
+        out["account_age_days"] = (as_of_h - account_col("created_h", np.nan)) / 24.0
         c = self.counters
         created, closed = c["created_by_account"], c["closed_by_account"]
         out["account_open_tickets"] = created.at(acc_c, t) - closed.at(acc_c, t)
@@ -577,53 +655,48 @@ class FeatureContext:
         out["area_open_tickets"] = c["created_by_area"].at(area_c, t) - c["closed_by_area"].at(
             area_c, t
         )
-        agent = snap["agent_current"].to_numpy(dtype=object)
-        team = snap["team_current"].to_numpy(dtype=object)
+        agent = np.asarray(snap["agent_current"], dtype=object)
+        team = np.asarray(snap["team_current"], dtype=object)
         agent_c, team_c = _encode(self.vocab["agent"], agent), _encode(self.vocab["team"], team)
         held = c["held_by_agent"].at(agent_c, t) - c["released_by_agent"].at(agent_c, t)
         out["agent_backlog"] = np.where(pd.isna(agent), np.nan, held)
         held = c["held_by_team"].at(team_c, t) - c["released_by_team"].at(team_c, t)
         out["team_backlog"] = np.where(pd.isna(team), np.nan, held)
-        out["ticket_channel"] = tk["channel"].to_numpy(dtype=object)
-        out["ticket_product_area"] = tk["product_area"].to_numpy(dtype=object)
+        out["ticket_channel"] = ticket_col("channel", None)
+        out["ticket_product_area"] = ticket_col("product_area", None)
         return out
 
 
 # -------------------------------------------------------------------------------------------
 # Snapshot features
 # -------------------------------------------------------------------------------------------
-def _names(codes: pd.Series, names: np.ndarray) -> np.ndarray:
+def _names(codes: np.ndarray, names: np.ndarray) -> np.ndarray:
     """Integer codes (float, NaN for none) back to their names (None for none)."""
-    c = codes.to_numpy(dtype="float64")
+    c = np.asarray(codes, dtype="float64")
     out = np.full(len(c), None, dtype=object)
     ok = ~np.isnan(c)
     out[ok] = names[c[ok].astype(np.int64)]
     return out
 
 
-def _locate(state: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
-    """Row of ``state`` holding each snapshot's ticket state: its last event at or before as_of."""
-    vocab = pd.Index(pd.unique(state["ticket_id"].to_numpy(dtype=object)), dtype=object)
-    q = pd.DataFrame(
-        {
-            "ticket_id": vocab.get_indexer(snapshots["ticket_id"].to_numpy(dtype=object)),
-            "t": snapshots["as_of_us"].to_numpy(),
-            "pos": np.arange(len(snapshots)),
-        }
-    ).sort_values("t", kind="stable")
-    r = pd.DataFrame(
-        {
-            "ticket_id": vocab.get_indexer(state["ticket_id"].to_numpy(dtype=object)),
-            "t": state["ts_us"].to_numpy(),
-            "row": np.arange(len(state)),
-        }
-    )
-    # Events of one ticket at the same instant: the state after the last of them.
-    r = r.drop_duplicates(["ticket_id", "t"], keep="last").sort_values("t", kind="stable")
-    m = pd.merge_asof(q, r, on="t", by="ticket_id", direction="backward")
-    rows = np.full(len(snapshots), -1, dtype=np.int64)
-    rows[m["pos"].to_numpy()] = m["row"].fillna(-1).to_numpy(dtype=np.int64)
-    return rows
+def _locate(state: EventState, ticket_ids: np.ndarray, as_of_us: np.ndarray) -> np.ndarray:
+    """Row of ``state`` holding each snapshot's ticket state: its last event at or before as_of
+    (-1 if none). Events of one ticket at the same instant: the state after the last of them."""
+    if len(state) == 0:
+        return np.full(len(as_of_us), -1, dtype=np.int64)
+    vocab = pd.Index(pd.unique(state.ticket_id), dtype=object)
+    s_code = vocab.get_indexer(state.ticket_id).astype(np.int64)
+    q_code = vocab.get_indexer(np.asarray(ticket_ids, dtype=object)).astype(np.int64)
+    # One sortable key per (ticket, instant): ticket code, then the instant's dense rank.
+    times, inverse = np.unique(np.r_[state.ts_us, as_of_us], return_inverse=True)
+    n_t = np.int64(len(times))
+    s_key = s_code * n_t + inverse[: len(state)]
+    q_key = q_code * n_t + inverse[len(state) :]
+    order = np.argsort(s_key, kind="stable")
+    pos = np.searchsorted(s_key[order], q_key, side="right") - 1
+    rows = np.where(pos >= 0, order[np.maximum(pos, 0)], -1)
+    same = (pos >= 0) & (q_code >= 0) & (s_code[np.maximum(rows, 0)] == q_code)
+    return np.where(same, rows, -1).astype(np.int64)
 
 
 def snapshot_features(
@@ -637,52 +710,56 @@ def snapshot_features(
     Returns a frame with ticket_id, as_of and every registered feature, in registry order, in
     the order of ``snapshots``.
     """
-    snap = snapshots[["ticket_id", "as_of"]].reset_index(drop=True).copy()
-    snap["as_of_us"] = _us(snap["as_of"])
-    rows = _locate(state, snap)
+    snap = snapshots[["ticket_id", "as_of"]].reset_index(drop=True)
+    snap_ids = snap["ticket_id"].to_numpy(dtype=object)
+    as_of_us = _us(snap["as_of"])
+    rows = _locate(state, snap_ids, as_of_us)
     have = rows >= 0
-    s = state.drop(columns=["ticket_id"]).iloc[np.where(have, rows, 0)].reset_index(drop=True)
-    if not have.all():  # as_of before the ticket's first event: no state yet
-        s.loc[~have, :] = np.nan
+    take = np.where(have, rows, 0)
+    # As_of before the ticket's first event: no state yet (NaN).
+    s = {
+        k: np.where(have, v[take], np.nan) if len(v) else np.full(len(rows), np.nan)
+        for k, v in state.cols.items()
+    }
 
-    tk = tickets.set_index("ticket_id").reindex(snap["ticket_id"].to_numpy())
-    created_us = _us(tk["created_at"]).astype("float64")
-    t = snap["as_of_us"].to_numpy().astype("float64")
+    tk_pos = pd.Index(tickets["ticket_id"].to_numpy(dtype=object)).get_indexer(snap_ids)
+    if (tk_pos < 0).any():
+        raise ValueError("snapshots name tickets missing from the tickets table")
+    created_us = _us(tickets["created_at"])[tk_pos].astype("float64")
+    t = as_of_us.astype("float64")
     H = float(US_PER_H)
     f: dict[str, np.ndarray] = {}
 
     def count(col: str) -> np.ndarray:
-        return s[col].fillna(0).to_numpy(dtype="float64")
+        return np.nan_to_num(s[col], nan=0.0)
 
-    f["customer_sentiment_last"] = s["sent_last"].to_numpy(dtype="float64")
-    f["customer_sentiment_mean"] = s["sent_mean"].to_numpy(dtype="float64")
-    f["customer_sentiment_min"] = s["sent_min"].to_numpy(dtype="float64")
-    f["customer_sentiment_first"] = s["sent_first"].to_numpy(dtype="float64")
+    f["customer_sentiment_last"] = s["sent_last"]
+    f["customer_sentiment_mean"] = s["sent_mean"]
+    f["customer_sentiment_min"] = s["sent_min"]
+    f["customer_sentiment_first"] = s["sent_first"]
     f["customer_sentiment_drop"] = f["customer_sentiment_first"] - f["customer_sentiment_last"]
-    f["customer_sentiment_trend_last3"] = s["sent_trend3"].to_numpy(dtype="float64")
-    f["customer_negative_share"] = s["neg_share"].to_numpy(dtype="float64")
+    f["customer_sentiment_trend_last3"] = s["sent_trend3"]
+    f["customer_negative_share"] = s["neg_share"]
     for intent in ("legal", "churn", "executive", "security", "billing", "outage"):
         f[f"customer_intent_{intent}"] = (count(f"intent_{intent}") > 0).astype("float64")
     f["customer_intent_followup_count"] = count("intent_follow_up")
-    f["customer_intensity_last"] = s["intensity_last"].to_numpy(dtype="float64")
-    f["customer_intensity_max"] = s["intensity_max"].to_numpy(dtype="float64")
-    f["customer_message_length_last"] = s["length_last"].to_numpy(dtype="float64")
+    f["customer_intensity_last"] = s["intensity_last"]
+    f["customer_intensity_max"] = s["intensity_max"]
+    f["customer_message_length_last"] = s["length_last"]
     f["customer_message_count"] = count("cust_count")
 
     f["ticket_age_h"] = (t - created_us) / H
-    first_agent = s["first_agent_us"].to_numpy(dtype="float64")
+    first_agent = s["first_agent_us"]
     f["ticket_first_response_h"] = (first_agent - created_us) / H
-    wait_start = s["wait_start_us"].to_numpy(dtype="float64")
+    wait_start = s["wait_start_us"]
     waiting = np.where(np.isnan(wait_start), 0.0, (t - wait_start) / H)
     f["ticket_waiting_h"] = waiting
-    f["ticket_longest_wait_h"] = np.fmax(
-        s["longest_done_us"].to_numpy(dtype="float64") / H, waiting
-    )
-    last_agent = s["last_agent_us"].to_numpy(dtype="float64")
+    f["ticket_longest_wait_h"] = np.fmax(s["longest_done_us"] / H, waiting)
+    last_agent = s["last_agent_us"]
     f["ticket_since_agent_h"] = (t - np.where(np.isnan(last_agent), created_us, last_agent)) / H
 
     # First-response SLA on the initial priority (features/calendar.py holds the policy).
-    prio = tk["priority"].astype(object).to_numpy()
+    prio = tickets["priority"].to_numpy(dtype=object)[tk_pos]
     sla_h = pd.Series(prio).map(SLA_HOURS).to_numpy(dtype="float64")
     business = pd.Series(prio).map(SLA_BUSINESS_HOURS).fillna(False).to_numpy(dtype=bool)
     cal = business_calendar()
@@ -704,32 +781,28 @@ def snapshot_features(
 
     f["ticket_reopen_count"] = count("reopen_count")
     f["ticket_handoff_count"] = count("handoffs")
-    f["ticket_tier_current"] = s["tier_current"].to_numpy(dtype="float64")
-    f["ticket_tier_max"] = s["tier_max"].to_numpy(dtype="float64")
+    f["ticket_tier_current"] = s["tier_current"]
+    f["ticket_tier_max"] = s["tier_max"]
     f["ticket_tier_changes"] = count("tier_changes")
     f["ticket_bounceback_count"] = count("bouncebacks")
     f["ticket_agent_count"] = count("agent_distinct")
     f["ticket_unanswered_count"] = count("unanswered")
     initial = pd.Series(prio).map(_PRIO_RANK).to_numpy(dtype="float64")
-    f["ticket_priority_current"] = np.where(
-        have, s["priority_current"].to_numpy(dtype="float64"), initial
-    )
+    f["ticket_priority_current"] = np.where(have, s["priority_current"], initial)
     f["ticket_priority_initial"] = initial
     f["ticket_priority_changes"] = count("priority_changes")
     f["ticket_status_changes"] = count("status_changes")
-    f["ticket_pending_customer"] = s["pending_customer"].to_numpy(dtype="float64")
+    f["ticket_pending_customer"] = s["pending_customer"]
     f["ticket_customer_agent_ratio"] = count("cust_count") / (count("agent_count") + 1.0)
     f["ticket_internal_note_count"] = count("note_count")
     f["ticket_event_count"] = count("event_count")
 
-    ctx_in = pd.DataFrame(
-        {
-            "ticket_id": snap["ticket_id"].to_numpy(),
-            "as_of_us": snap["as_of_us"].to_numpy(),
-            "agent_current": _names(s["agent_code"], state.attrs["agent_names"]),
-            "team_current": _names(s["team_code"], state.attrs["team_names"]),
-        }
-    )
+    ctx_in = {
+        "ticket_id": snap_ids,
+        "as_of_us": as_of_us,
+        "agent_current": _names(s["agent_code"], state.agent_names),
+        "team_current": _names(s["team_code"], state.team_names),
+    }
     f.update(context.features(ctx_in))
     as_of = pd.DatetimeIndex(snap["as_of"])
     f["ticket_hour_utc"] = as_of.hour.to_numpy(dtype="float64")

@@ -100,18 +100,35 @@ def attach_text_signals(
     which need no model. With ``scorer=None`` the model columns are NaN (text-free data such as
     IT-incident logs): features then see missing values, never invented ones.
     """
-    out = events.copy()
-    is_msg = (out["event_type"] == "customer_message") & out["text"].notna()
-    text = out.loc[is_msg, "text"].astype(str)
-    out["intensity"] = np.nan
-    out["length"] = np.nan
-    out.loc[is_msg, "intensity"] = (text.str.count("!") + text.str.count(_CAPS)).astype("float64")
-    out.loc[is_msg, "length"] = text.str.len().astype("float64")
+    etype = events["event_type"].to_numpy(dtype=object)
+    is_msg = (etype == "customer_message") & events["text"].notna().to_numpy()
+    text = events["text"][is_msg].astype(str)
+    n = len(events)
+    cols: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in ("intensity", "length")}
+    cols["intensity"][is_msg] = (text.str.count("!") + text.str.count(_CAPS)).to_numpy(
+        dtype="float64"
+    )
+    cols["length"][is_msg] = text.str.len().to_numpy(dtype="float64")
     for col in SIGNAL_COLUMNS:
-        out[col] = np.nan
-    if scorer is None or text.empty:
-        return out
-    cache = cache or SignalCache(None)
+        cols[col] = np.full(n, np.nan)
+    if scorer is not None and not text.empty:
+        if cache is None:  # the serving path: a handful of texts, embeddings cached in memory
+            unique = list(dict.fromkeys(text.tolist()))
+            scored = scorer.score_texts(unique)
+            at = pd.Index(unique).get_indexer(text.tolist())
+            for col in SIGNAL_COLUMNS:
+                cols[col][is_msg] = scored[col].to_numpy(dtype="float64")[at]
+        else:
+            known = _cached_signals(text, scorer, cache, batch_size)
+            for col in SIGNAL_COLUMNS:
+                cols[col][is_msg] = known[col].to_numpy(dtype="float64")
+    return events.assign(**cols)
+
+
+def _cached_signals(
+    text: pd.Series, scorer: TextScorer, cache: SignalCache, batch_size: int
+) -> pd.DataFrame:
+    """Signals for each text, scoring only those the cache lacks (and adding them to it)."""
     keys = text_hash(text)
     known = cache.lookup(keys)
     missing = known["sentiment"].isna().to_numpy()
@@ -128,6 +145,4 @@ def attach_text_signals(
             parts.append(scorer.score_texts(todo.iloc[start : start + batch_size].tolist()))
         cache.add(todo.index.tolist(), pd.concat(parts, ignore_index=True))
         known = cache.lookup(keys)
-    for col in SIGNAL_COLUMNS:
-        out.loc[is_msg, col] = known[col].to_numpy(dtype="float64")
-    return out
+    return known
