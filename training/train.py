@@ -6,6 +6,7 @@ registration live in training/tracking.py so that tests can train without a trac
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -45,16 +46,23 @@ def set_seeds(seed: int) -> None:
 
 
 def time_split(table: pd.DataFrame, split: SplitConfig) -> pd.Series:
-    """Assign each snapshot to train | calibration | test by its ticket's first snapshot time.
+    """Assign each snapshot to train | calibration | test as ``split.by`` says.
 
-    Tickets are ordered by when they appeared; no ticket straddles two slices. Returns a
-    Series aligned with ``table`` (values in SPLITS).
+    By time (default): tickets ordered by their first snapshot. By case: ordered by a seeded
+    hash of the ticket id. No ticket straddles two slices. Returns a Series aligned with
+    ``table`` (values in SPLITS).
     """
-    first = table.groupby("ticket_id", sort=False)["as_of"].min().sort_values(kind="stable")
-    n = len(first)
+    if split.by == "case":
+        ids = pd.unique(table["ticket_id"].to_numpy(dtype=object))
+        keys = np.array([hashlib.sha256(f"escalation-risk:{i}".encode()).hexdigest() for i in ids])
+        order = pd.Index(ids[np.argsort(keys, kind="stable")])
+    else:
+        first = table.groupby("ticket_id", sort=False)["as_of"].min().sort_values(kind="stable")
+        order = first.index
+    n = len(order)
     c1 = int(round(n * split.train))
     c2 = int(round(n * (split.train + split.calibration)))
-    which = pd.Series("test", index=first.index, dtype=object)
+    which = pd.Series("test", index=order, dtype=object)
     which.iloc[:c1] = "train"
     which.iloc[c1:c2] = "calibration"
     return table["ticket_id"].map(which)
