@@ -195,8 +195,15 @@ def evaluate(
 
 # The sentiment commands live with the sentiment training code.
 from training.sentiment_cli import register  # noqa: E402
+from training.tune_cli import register as register_tune  # noqa: E402
 
 register(app)
+register_tune(app)
+
+# The real-log commands (ingest, evaluate-prefix) live with the adapters.
+from training.ingest_cli import register as register_ingest  # noqa: E402
+
+register_ingest(app)
 
 
 def main() -> None:  # pragma: no cover - console entry
