@@ -32,6 +32,7 @@ from features.registry import FEATURE_NAMES
 from features.text import INTENTS
 
 US_PER_H = 3_600_000_000
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 _PRIO_RANK = {"P1": 1, "P2": 2, "P3": 3}
 _ARR_TIERS = np.array([10_000, 50_000, 200_000, 500_000])
 _EVENT_COLUMNS = (
@@ -277,7 +278,13 @@ def _vocab(values) -> pd.Index:
 
 def _encode(vocab: pd.Index, values) -> np.ndarray:
     """Integer codes of keys in ``vocab``; -1 for unknown or missing keys."""
-    return vocab.get_indexer(np.asarray(values, dtype=object))
+    values = np.asarray(values, dtype=object)
+    if len(values) <= 8:  # the serving path: hash lookups beat building an indexer
+        return np.array(
+            [vocab.get_loc(v) if v in vocab else -1 for v in values],
+            dtype=np.int64,
+        )
+    return vocab.get_indexer(values)
 
 
 class _AsOfCounter:
@@ -704,15 +711,16 @@ def snapshot_features(
     tickets: pd.DataFrame,
     snapshots: pd.DataFrame,
     context: FeatureContext,
-) -> pd.DataFrame:
+    frame: bool = True,
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """Feature rows for snapshots (ticket_id, as_of) from per-event state and the context.
 
     Returns a frame with ticket_id, as_of and every registered feature, in registry order, in
-    the order of ``snapshots``.
+    the order of ``snapshots``; with ``frame=False`` the features as a dict of arrays (the
+    serving path, which has no use for a one-row frame).
     """
-    snap = snapshots[["ticket_id", "as_of"]].reset_index(drop=True)
-    snap_ids = snap["ticket_id"].to_numpy(dtype=object)
-    as_of_us = _us(snap["as_of"])
+    snap_ids = np.asarray(snapshots["ticket_id"], dtype=object)
+    as_of_us = _us(snapshots["as_of"])
     rows = _locate(state, snap_ids, as_of_us)
     have = rows >= 0
     take = np.where(have, rows, 0)
@@ -804,11 +812,12 @@ def snapshot_features(
         "team_current": _names(s["team_code"], state.team_names),
     }
     f.update(context.features(ctx_in))
-    as_of = pd.DatetimeIndex(snap["as_of"])
-    f["ticket_hour_utc"] = as_of.hour.to_numpy(dtype="float64")
-    f["ticket_weekday"] = as_of.day_of_week.to_numpy(dtype="float64")
-
-    keys = snap[["ticket_id", "as_of"]]
+    hours = as_of_us // US_PER_H  # floor: right for any UTC instant
+    f["ticket_hour_utc"] = (hours % 24).astype("float64")
+    f["ticket_weekday"] = ((hours // 24 + _EPOCH_WEEKDAY) % 7).astype("float64")
+    if not frame:
+        return f
+    keys = snapshots[["ticket_id", "as_of"]].reset_index(drop=True)
     values = pd.DataFrame({name: f[name] for name in FEATURE_NAMES}, index=keys.index)
     return pd.concat([keys, values], axis=1)
 
@@ -906,7 +915,8 @@ def build_ticket_features(
     events: pd.DataFrame,
     as_of: pd.Timestamp,
     context: FeatureContext,
-) -> pd.DataFrame:
+    frame: bool = True,
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """Features of one ticket at one instant (the serving path): exactly the batch code.
 
     Args:
@@ -914,15 +924,16 @@ def build_ticket_features(
         events: that ticket's events (any order), text signals attached.
         as_of: the scoring instant (UTC); must not be before the ticket was created.
         context: account and cross-ticket context (the service's store, or a batch context).
+        frame: False returns the features as a dict of one-element arrays.
     """
     created = ticket["created_at"].iloc[0]
     if as_of < created:
         raise ValueError(f"as_of {as_of} is before the ticket was created ({created})")
     ev = events.sort_values("ts", kind="stable").reset_index(drop=True)
-    state = event_state(ev[list(_EVENT_COLUMNS)], ticket)
+    state = event_state(ev, ticket)
     snap = pd.DataFrame({"ticket_id": [ticket["ticket_id"].iloc[0]], "as_of": [as_of]})
     snap["as_of"] = snap["as_of"].astype("datetime64[us, UTC]")
-    return snapshot_features(state, ticket, snap, context)
+    return snapshot_features(state, ticket, snap, context, frame=frame)
 
 
 def make_snapshots(events: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame:

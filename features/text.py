@@ -44,12 +44,18 @@ class TransformerTextScorer:
         texts = list(texts)
         if not texts:
             return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
-        proba = np.asarray(self.sentiment.predict_proba(texts), dtype="float64")
-        flags = self.intents.predict(texts)
-        out = pd.DataFrame({"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]})
+        # One encoder pass (cached by text) feeds both heads: predict_proba and
+        # IntentModel.predict computed from the same embeddings.
+        from models.intents import INTENTS as HEAD_ORDER
+        from models.sentiment import softmax
+
+        emb = self.sentiment.embed(texts)
+        proba = np.asarray(softmax(self.sentiment.logits_from_embeddings(emb)), dtype="float64")
+        flags = self.intents.intent_proba_from_embeddings(emb) >= self.intents.thresholds_
+        out = {"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]}
         for intent in INTENTS:
-            out[f"intent_{intent}"] = flags[intent].to_numpy(dtype="float64")
-        return out
+            out[f"intent_{intent}"] = flags[:, HEAD_ORDER.index(intent)].astype("float64")
+        return pd.DataFrame(out)
 
 
 def artifacts_version() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,14 +158,14 @@ class CalibratedBooster:
         levels = self.booster.pandas_categorical or []
         return to_model_frame(X, dict(zip(CATEGORICAL, levels, strict=False)))
 
-    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+    def matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Registered features as the float matrix LightGBM scores: categoricals as the code of
         their trained level (NaN if unknown or missing), as LightGBM encodes a pandas frame.
 
         Equal to scoring :meth:`frame` (tested) without building a categorical frame per call,
         which dominates the cost of scoring one row.
         """
-        missing = [c for c in FEATURE_NAMES if c not in X.columns]
+        missing = [c for c in FEATURE_NAMES if c not in X]
         if missing:
             raise ValueError(f"missing feature column(s): {', '.join(missing)}")
         if self._levels is None:
@@ -173,16 +174,30 @@ class CalibratedBooster:
                 name: pd.Index(lv, dtype=object)
                 for name, lv in zip(CATEGORICAL, levels, strict=False)
             }
-        out = np.empty((len(X), len(FEATURE_NAMES)), dtype="float64")
+        n = len(X) if isinstance(X, pd.DataFrame) else len(X[FEATURE_NAMES[0]])
+        out = np.empty((n, len(FEATURE_NAMES)), dtype="float64")
         for j, name in enumerate(FEATURE_NAMES):
             col = X[name]
             if name in CATEGORICAL:
-                values = col.to_numpy(dtype=object, na_value=None)
+                values = (
+                    col.to_numpy(dtype=object, na_value=None)
+                    if isinstance(col, pd.Series)
+                    else np.asarray(col, dtype=object)
+                )
                 codes = self._levels.get(name, pd.Index([], dtype=object)).get_indexer(values)
                 out[:, j] = np.where(codes < 0, np.nan, codes)
-            else:
+            elif isinstance(col, pd.Series):
                 out[:, j] = col.to_numpy(dtype="float64", na_value=np.nan)
+            else:
+                out[:, j] = np.asarray(col, dtype="float64")
         return out
+
+    def score(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probabilities, TreeSHAP contributions) from one feature matrix."""
+        m = self.matrix(X)
+        margin = self.booster.predict(m, raw_score=True, num_threads=1)
+        contrib = self.booster.predict(m, pred_contrib=True, num_threads=1)
+        return self.calibrator.apply(margin), contrib
 
     def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
         """The booster's raw log-odds."""

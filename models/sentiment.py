@@ -237,8 +237,12 @@ class SentimentModel:
             return out
         if self.batch_size == 1:
             if len(texts) == 1 or self._pool is None:
+                # The single-threaded session whenever there is one: a multi-threaded run
+                # reduces in another order (scores differ by ~1e-7), and the service's one new
+                # text must score exactly as the batch job's pool did.
+                session = self._bulk_session or self._session
                 for i, text in enumerate(texts):
-                    out[i] = self._run(self._session, [text])[0]
+                    out[i] = self._run(session, [text])[0]
             else:
                 bulk = self._bulk_session
                 for i, emb in enumerate(self._pool.map(lambda t: self._run(bulk, [t]), texts)):

@@ -308,7 +308,7 @@ def artifacts(texts: list[str], limit: int = 20) -> list[str]:
     return list(found)
 
 
-def _event_line(ev: pd.Series) -> str | None:
+def _event_line(ev: dict) -> str | None:
     t = ev["event_type"]
     if t == "assignment":
         who = f" ({ev['agent_id']})" if isinstance(ev.get("agent_id"), str) else ""
@@ -364,7 +364,7 @@ def brief(
         "subject": ticket.get("subject"),
     }
     items: list[tuple[pd.Timestamp, str]] = [(ticket["created_at"], "ticket created")]
-    for _, ev in events.iterrows():
+    for ev in events.to_dict("records"):
         line = _event_line(ev)
         if line:
             items.append((ev["ts"], line))

@@ -22,9 +22,6 @@ from serving import explain
 from serving.model import ServedModel
 from serving.schemas import ScoreIn
 
-_DTYPES = {"str": "string", "float": "float64", "int": "Int64", "bool": "boolean"}
-_TS = "datetime64[us, UTC]"
-
 
 class InputError(ValueError):
     """A request that is well-formed but inconsistent (e.g. an event after as_of)."""
@@ -34,15 +31,37 @@ class InputError(ValueError):
         self.location, self.problem = location, problem
 
 
+def _ts(values: list) -> pd.DatetimeIndex:
+    """Aware datetimes (or None) to UTC microsecond timestamps, without per-value pandas."""
+    naive = [
+        np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")
+        if v is not None
+        else np.datetime64("NaT", "us")
+        for v in values
+    ]
+    return pd.DatetimeIndex(np.array(naive, dtype="datetime64[us]")).tz_localize("UTC")
+
+
 def _typed(table: str, columns: dict[str, list]) -> pd.DataFrame:
-    """A frame with the data model's dtypes for ``table`` (as the validating reader gives)."""
-    out = {}
+    """A frame of ``table``'s columns for the feature code (one frame construction).
+
+    Strings are plain object arrays and free text the string dtype (its regex counts match the
+    batch path's); numbers are float64 with NaN; timestamps UTC microseconds.
+    """
+    n = len(next(iter(columns.values())))
+    out: dict[str, object] = {}
     for col in TABLES[table]:
-        values = columns.get(col.name, [None] * len(next(iter(columns.values()))))
+        values = columns.get(col.name, [None] * n)
         if col.kind == "ts":
-            out[col.name] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(_TS)
+            out[col.name] = _ts(values)
+        elif col.kind in ("float", "int"):
+            out[col.name] = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        elif col.kind == "bool":
+            out[col.name] = np.array([bool(v) for v in values], dtype=bool)
+        elif col.name in ("text", "subject"):
+            out[col.name] = pd.array(values, dtype="string")
         else:
-            out[col.name] = pd.Series(values, dtype=_DTYPES[col.kind])
+            out[col.name] = np.array(values, dtype=object)
     return pd.DataFrame(out)
 
 
@@ -98,7 +117,7 @@ class Scorer:
         evs = [e.model_dump() for e in req.events]
         columns = {c.name: [e.get(c.name) for e in evs] for c in TABLES["events"]}
         columns["ticket_id"] = [t.ticket_id] * len(evs)
-        events = _typed("events", columns) if evs else _typed("events", {"ticket_id": []})
+        events = _typed("events", columns)
         return account, ticket, events, pd.Timestamp(as_of).tz_convert("UTC")
 
     def score(
@@ -114,10 +133,10 @@ class Scorer:
         scorer = self.text_scorer if served.text_model else None
         ev = attach_text_signals(events, scorer)
         ctx = context.overlay(account, ticket, ev)
-        X = build_ticket_features(ticket, ev, as_of, ctx)
-        p = float(served.model.predict_proba(X)[0])
-        contrib = served.model.contributions(X)[0]
-        row = {name: _value(X[name].iloc[0]) for name in FEATURE_NAMES}
+        X = build_ticket_features(ticket, ev, as_of, ctx, frame=False)
+        proba, contributions = served.model.score(X)
+        p, contrib = float(proba[0]), contributions[0]
+        row = {name: _value(X[name][0]) for name in FEATURE_NAMES}
         strategic = bool(account["strategic"].iloc[0])
         action, executive = served.policy.decide(p, strategic)
         bands = served.policy.bands_for(strategic)
