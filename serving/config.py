@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """Service settings (environment variables ``ESCALATION_RISK_<NAME>``)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ESCALATION_RISK_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="ESCALATION_RISK_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        protected_namespaces=(),
     )
 
     model_uri: str = Field(
