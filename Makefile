@@ -11,8 +11,10 @@ export MLFLOW_DISABLE_TELEMETRY := true
 DEMO_DIR ?= data/demo
 DEMO_TICKETS ?= 5000
 SEED ?= 7
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test setup lint clean
+.PHONY: run serve test setup lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,11 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/escalation-risk generate --tickets $(DEMO_TICKETS) --seed $(SEED) --out $(DEMO_DIR)
 	$(BIN)/escalation-risk train --data $(DEMO_DIR)
+	$(MAKE) serve
+
+# The API on the champion model, with the demo data as the store's account history.
+serve: setup
+	$(BIN)/escalation-risk serve --host $(HOST) --port $(PORT) --backfill $(DEMO_DIR)
 
 test: setup
 	$(BIN)/python -m pytest
@@ -37,4 +44,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(DEMO_DIR) mlruns mlartifacts mlflow.db models/artifacts/build
+	rm -rf $(DEMO_DIR) mlruns mlartifacts mlflow.db serving.db .cache models/artifacts/build

@@ -205,6 +205,10 @@ from training.ingest_cli import register as register_ingest  # noqa: E402
 
 register_ingest(app)
 
+from serving.cli import register as register_serve  # noqa: E402
+
+register_serve(app)
+
 
 def main() -> None:  # pragma: no cover - console entry
     app()

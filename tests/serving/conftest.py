@@ -128,3 +128,19 @@ def ticket_request(data, ticket_id: str, as_of: pd.Timestamp | None = None) -> d
     if as_of is not None:
         body["as_of"] = as_of.isoformat()
     return body
+
+
+@pytest.fixture(autouse=True)
+def _restore_tracking(monkeypatch):
+    """The service points MLflow at its registry process-wide; tests restore the previous URI."""
+    import os
+
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    if "MLFLOW_TRACKING_URI" in os.environ:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    mlflow.set_tracking_uri(before)

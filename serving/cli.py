@@ -1,0 +1,69 @@
+"""`escalation-risk serve`: the scoring API under uvicorn (registered into the project CLI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command to ``app``."""
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+        model: Annotated[
+            str | None,
+            typer.Option(help="Registered model (default models:/escalation-risk@champion)."),
+        ] = None,
+        backfill: Annotated[
+            Path | None,
+            typer.Option(help="Data folder loaded into an empty store (account history)."),
+        ] = None,
+        store: Annotated[Path | None, typer.Option(help="SQLite store of the service.")] = None,
+        workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+        verbose: bool = False,
+    ) -> None:
+        """Serve the registered model over HTTP (FastAPI; see README "API")."""
+        from pydantic import ValidationError
+
+        from training.cli import _fail, _setup
+
+        _setup(verbose)
+        # Options become the service's environment, so every worker process reads the same.
+        for name, value in (
+            ("MODEL_URI", model),
+            ("BACKFILL_DIR", backfill),
+            ("STORE_PATH", store),
+            ("WORKERS", workers),
+        ):
+            if value is not None:
+                os.environ[f"ESCALATION_RISK_{name}"] = str(value)
+        if backfill is not None and not backfill.is_dir():
+            raise _fail(f"--backfill {backfill}: no such folder")
+        from serving.config import Settings
+
+        try:
+            settings = Settings()
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            )
+            raise _fail(f"invalid service settings: {problems}") from None
+        # Compute threads x workers <= CPUs; models are loaded in each worker after the fork.
+        os.environ.setdefault("SENTIMENT_THREADS", str(settings.compute_threads()))
+        os.environ.setdefault("OMP_NUM_THREADS", str(settings.compute_threads()))
+        import uvicorn
+
+        uvicorn.run(
+            "serving.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="debug" if verbose else "info",
+        )
