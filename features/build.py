@@ -25,6 +25,7 @@ from features.calendar import (
     SLA_BUSINESS_HOURS,
     SLA_HOURS,
     Calendar,
+    map_values,
     sla_deadlines,
     to_epoch_hours,
 )
@@ -196,13 +197,12 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     agent_key = pd.Series(codes.astype(np.int64) * (len(agent_u) + 1) + agent_c + 1)
     st["agent_distinct"] = csum((agent_c >= 0) & ~agent_key.duplicated().to_numpy())
 
-    rank = ev["priority"].map(_PRIO_RANK).to_numpy(dtype="float64", na_value=np.nan)
-    initial = (
-        ev["ticket_id"]
-        .map(tickets.set_index("ticket_id")["priority"])
-        .map(_PRIO_RANK)
-        .to_numpy(dtype="float64", na_value=np.nan)
+    rank = map_values(ev["priority"], _PRIO_RANK)
+    tk_pos = pd.Index(tickets["ticket_id"].to_numpy(dtype=object)).get_indexer(
+        ev["ticket_id"].to_numpy(dtype=object)
     )
+    tk_prio = tickets["priority"].to_numpy(dtype=object, na_value=None)
+    initial = map_values(np.where(tk_pos >= 0, tk_prio[np.maximum(tk_pos, 0)], None), _PRIO_RANK)
     st["priority_initial"] = initial
     current = g.ffill(where(etype == "priority_change", rank))
     st["priority_current"] = np.where(np.isnan(current), initial, current)
@@ -451,6 +451,28 @@ def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, _Row
     }
 
 
+def _column_arrays(
+    accounts: pd.DataFrame, tickets: pd.DataFrame, vocab: dict[str, pd.Index]
+) -> dict[str, np.ndarray | pd.Index]:
+    """The ticket and account columns features read, as arrays with their id indexes."""
+    account_id = tickets["account_id"].to_numpy(dtype=object, na_value=None)
+    area = tickets["product_area"].to_numpy(dtype=object, na_value=None)
+    return {
+        "ticket_index": pd.Index(tickets["ticket_id"].to_numpy(dtype=object), dtype=object),
+        "acc_code": _encode(vocab["account"], account_id),
+        "area_code": _encode(vocab["area"], area),
+        "account_id": account_id,
+        "channel": tickets["channel"].to_numpy(dtype=object, na_value=None),
+        "product_area": area,
+        "account_index": pd.Index(accounts["account_id"].to_numpy(dtype=object), dtype=object),
+        "arr": accounts["arr"].to_numpy(dtype="float64", na_value=np.nan),
+        "strategic": accounts["strategic"].to_numpy(dtype="float64", na_value=np.nan),
+        "plan": accounts["plan"].to_numpy(dtype=object, na_value=None),
+        "renewal_h": to_epoch_hours(accounts["renewal_date"]),
+        "created_h": to_epoch_hours(accounts["created_at"]),
+    }
+
+
 class _SumCounter:
     """A base counter plus a signed correction (the serving overlay of one ticket)."""
 
@@ -465,10 +487,13 @@ class _SumCounter:
 
 
 def _extend(vocab: pd.Index, keys) -> pd.Index:
-    """``vocab`` with unseen keys appended (existing codes unchanged)."""
-    new = _vocab(keys)
-    new = new[vocab.get_indexer(new) < 0]
-    return vocab.append(new) if len(new) else vocab
+    """``vocab`` with unseen keys appended (existing codes unchanged); for a few keys."""
+    new = [
+        k
+        for k in dict.fromkeys(np.asarray(keys, dtype=object).tolist())
+        if k is not None and k == k and k is not pd.NA and k not in vocab
+    ]
+    return vocab.append(pd.Index(new, dtype=object)) if new else vocab
 
 
 @dataclass
@@ -480,7 +505,7 @@ class FeatureContext:
     """
 
     accounts: pd.DataFrame
-    tickets: pd.DataFrame  # ticket_id -> account_id, product_area, channel, acc/area codes
+    tickets: pd.DataFrame
     vocab: dict[str, pd.Index]  # account, area, agent, team
     counters: dict[str, _AsOfCounter | _SumCounter]
     rows: dict[str, _Rows]  # per-ticket counter rows (for overlays)
@@ -529,19 +554,12 @@ class FeatureContext:
         }
         return cls(
             accounts=accounts.set_index("account_id"),
-            tickets=cls._ticket_table(tickets, vocab),
+            tickets=tickets.set_index("ticket_id"),
             vocab=vocab,
             counters=counters,
             rows=rows,
             rows_of=rows_of,
         )
-
-    @staticmethod
-    def _ticket_table(tickets: pd.DataFrame, vocab: dict[str, pd.Index]) -> pd.DataFrame:
-        table = tickets.set_index("ticket_id")[["account_id", "product_area", "channel"]].copy()
-        table["acc_code"] = _encode(vocab["account"], table["account_id"])
-        table["area_code"] = _encode(vocab["area"], table["product_area"])
-        return table
 
     def overlay(
         self, accounts: pd.DataFrame, tickets: pd.DataFrame, events: pd.DataFrame
@@ -580,34 +598,21 @@ class FeatureContext:
             delta = _AsOfCounter(_encode(vocab[kind], keys), t, v)
             counters[name] = _SumCounter(self.counters[name], delta)
         ctx = FeatureContext(
-            accounts=accounts.set_index("account_id"),
-            tickets=self._ticket_table(tickets, vocab),
+            accounts=accounts,
+            tickets=tickets,
             vocab=vocab,
             counters=counters,
             rows=new_rows,
             rows_of={},
         )
+        ctx.__dict__["_arrays_"] = _column_arrays(accounts, tickets, vocab)
         return ctx
 
     def _arrays(self) -> dict[str, np.ndarray | pd.Index]:
         """Ticket and account columns as arrays with their indexes (built on first use)."""
         a = self.__dict__.get("_arrays_")
         if a is None:
-            tk, acc = self.tickets, self.accounts
-            a = {
-                "ticket_index": pd.Index(tk.index.to_numpy(dtype=object), dtype=object),
-                "acc_code": tk["acc_code"].to_numpy(dtype=np.int64),
-                "area_code": tk["area_code"].to_numpy(dtype=np.int64),
-                "account_id": tk["account_id"].to_numpy(dtype=object, na_value=None),
-                "channel": tk["channel"].to_numpy(dtype=object, na_value=None),
-                "product_area": tk["product_area"].to_numpy(dtype=object, na_value=None),
-                "account_index": pd.Index(acc.index.to_numpy(dtype=object), dtype=object),
-                "arr": acc["arr"].to_numpy(dtype="float64", na_value=np.nan),
-                "strategic": acc["strategic"].to_numpy(dtype="float64", na_value=np.nan),
-                "plan": acc["plan"].to_numpy(dtype=object, na_value=None),
-                "renewal_h": to_epoch_hours(acc["renewal_date"]),
-                "created_h": to_epoch_hours(acc["created_at"]),
-            }
+            a = _column_arrays(self.accounts.reset_index(), self.tickets.reset_index(), self.vocab)
             self.__dict__["_arrays_"] = a
         return a
 
@@ -768,8 +773,8 @@ def snapshot_features(
 
     # First-response SLA on the initial priority (features/calendar.py holds the policy).
     prio = tickets["priority"].to_numpy(dtype=object)[tk_pos]
-    sla_h = pd.Series(prio).map(SLA_HOURS).to_numpy(dtype="float64")
-    business = pd.Series(prio).map(SLA_BUSINESS_HOURS).fillna(False).to_numpy(dtype=bool)
+    sla_h = map_values(prio, SLA_HOURS)
+    business = map_values(prio, SLA_BUSINESS_HOURS, default=0.0) > 0
     cal = business_calendar()
     created_h, t_h = created_us / H, t / H
     answered = ~np.isnan(first_agent) & (first_agent <= t)
@@ -795,7 +800,7 @@ def snapshot_features(
     f["ticket_bounceback_count"] = count("bouncebacks")
     f["ticket_agent_count"] = count("agent_distinct")
     f["ticket_unanswered_count"] = count("unanswered")
-    initial = pd.Series(prio).map(_PRIO_RANK).to_numpy(dtype="float64")
+    initial = map_values(prio, _PRIO_RANK)
     f["ticket_priority_current"] = np.where(have, s["priority_current"], initial)
     f["ticket_priority_initial"] = initial
     f["ticket_priority_changes"] = count("priority_changes")

@@ -107,6 +107,22 @@ class Calendar:
         return self._starts[i] + (target - self._cum[i])
 
 
+def map_values(values, mapping: dict, default: float = np.nan) -> np.ndarray:
+    """Values (priorities, ...) to float64 through a small mapping; ``default`` when unmapped.
+
+    Compares against each key (few keys): cheaper than ``Series.map`` on small inputs and about
+    as fast on large ones.
+    """
+    v = np.asarray(values, dtype=object)
+    missing = pd.isna(v)
+    if missing.any():  # pd.NA does not compare to a key
+        v = np.where(missing, None, v)
+    out = np.full(len(v), default, dtype="float64")
+    for key, value in mapping.items():
+        out[v == key] = float(value)
+    return out
+
+
 def sla_deadline(created_h: float, priority: str, calendar: Calendar) -> float:
     """First-response deadline (epoch hours) of a ticket created at ``created_h``."""
     hours = SLA_HOURS[priority]
@@ -118,9 +134,8 @@ def sla_deadline(created_h: float, priority: str, calendar: Calendar) -> float:
 def sla_deadlines(created_h: np.ndarray, priority: np.ndarray, calendar: Calendar) -> np.ndarray:
     """Vectorised :func:`sla_deadline` for arrays of creation times and priorities (NaN if unknown)."""
     created_h = np.asarray(created_h, dtype="float64")
-    prio = pd.Series(np.asarray(priority, dtype=object))
-    hours = prio.map(SLA_HOURS).to_numpy(dtype="float64")
-    business = prio.map(SLA_BUSINESS_HOURS).fillna(False).to_numpy(dtype=bool)
+    hours = map_values(priority, SLA_HOURS)
+    business = map_values(priority, SLA_BUSINESS_HOURS, default=0.0) > 0
     return np.where(business, calendar.advance_many(created_h, hours), created_h + hours)
 
 

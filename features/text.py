@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 INTENTS = ("legal", "churn", "executive", "security", "billing", "outage", "follow_up")
 SIGNAL_COLUMNS = ("sentiment", "p_negative", *(f"intent_{i}" for i in INTENTS))
 _CAPS = r"\b[A-Z]{4,}\b"
+_CAPS_RE = re.compile(_CAPS)
 
 
 class TextScorer(Protocol):
@@ -107,14 +109,17 @@ def attach_text_signals(
     IT-incident logs): features then see missing values, never invented ones.
     """
     etype = events["event_type"].to_numpy(dtype=object)
-    is_msg = (etype == "customer_message") & events["text"].notna().to_numpy()
-    text = events["text"][is_msg].astype(str)
+    raw = events["text"].to_numpy(dtype=object, na_value=None)
+    is_msg = (etype == "customer_message") & (raw != None)  # noqa: E711 - elementwise
+    texts = [str(t) for t in raw[is_msg]]
     n = len(events)
     cols: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in ("intensity", "length")}
-    cols["intensity"][is_msg] = (text.str.count("!") + text.str.count(_CAPS)).to_numpy(
-        dtype="float64"
-    )
-    cols["length"][is_msg] = text.str.len().to_numpy(dtype="float64")
+    if texts:
+        # Python's re (Unicode word boundaries), as pandas' str.count used before: the same
+        # counts for any text in batch and online.
+        cols["intensity"][is_msg] = [t.count("!") + len(_CAPS_RE.findall(t)) for t in texts]
+        cols["length"][is_msg] = [len(t) for t in texts]
+    text = pd.Series(texts, dtype=object)
     for col in SIGNAL_COLUMNS:
         cols[col] = np.full(n, np.nan)
     if scorer is not None and not text.empty:

@@ -73,11 +73,15 @@ _EVENT_COLS = ("ticket_id", "ts", "event_type", "agent_id", "team", "status", "s
 _TS = {"created_at", "renewal_date", "ts", "escalated_at", "closed_at", "as_of"}
 
 
+_NAT = np.iinfo(np.int64).min
+
+
 def _us(values) -> list:
     """Timestamps to integer microseconds (None for missing), for SQLite."""
-    s = pd.Series(pd.to_datetime(pd.Series(values), utc=True)).astype("datetime64[us, UTC]")
-    out = s.to_numpy(dtype="datetime64[us]").astype(np.int64)
-    return [None if pd.isna(v) else int(o) for v, o in zip(s, out, strict=True)]
+    if not isinstance(values, pd.Series | pd.DatetimeIndex) or values.dtype == object:
+        values = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+    out = pd.DatetimeIndex(values).as_unit("us").asi8
+    return [None if o == _NAT else int(o) for o in out]
 
 
 def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
@@ -90,6 +94,13 @@ def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
         else:
             data[c] = [None if pd.isna(v) else v for v in frame[c].astype(object)]
     return list(zip(*(data[c] for c in cols), strict=True))
+
+
+def _missing(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def _frame(rows: list, cols: tuple[str, ...]) -> pd.DataFrame:
@@ -120,6 +131,18 @@ class Store:
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
         self.version = 0  # bumped by every write: tells the refresher the context is stale
+        # Accounts in memory (account_id -> fields): requests read them without a query.
+        self._accounts: dict[str, dict] = {}
+        self._accounts_lock = threading.Lock()
+        self._load_accounts()
+
+    def _load_accounts(self) -> None:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM accounts").fetchall()
+        frame = _frame(rows, _ACCOUNT_COLS)
+        accounts = {r["account_id"]: r for r in frame.to_dict("records")}
+        with self._accounts_lock:
+            self._accounts = accounts
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -170,6 +193,12 @@ class Store:
         tk = _rows(ticket, _TICKET_COLS)
         ev = _rows(events, _EVENT_COLS)
         tid = tk[0][0]
+        with self._accounts_lock:
+            for record in account.to_dict("records"):
+                known = self._accounts.get(record["account_id"], {})
+                self._accounts[record["account_id"]] = {
+                    k: (known.get(k) if _missing(v) else v) for k, v in record.items()
+                }
 
         def job(db: sqlite3.Connection) -> None:
             db.executemany(
@@ -268,13 +297,10 @@ class Store:
         return FeatureContext.from_data(acc, tk, ev, esc)
 
     def account(self, account_id: str) -> dict | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT * FROM accounts WHERE account_id = ?", (account_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        return _frame([row], _ACCOUNT_COLS).iloc[0].to_dict()
+        """What the store knows of an account (None if nothing)."""
+        with self._accounts_lock:
+            found = self._accounts.get(account_id)
+        return dict(found) if found is not None else None
 
     def meta(self, key: str) -> str | None:
         with self._connect() as db:
@@ -328,6 +354,7 @@ class Store:
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('backfill', ?)", (source,))
         self.version += 1
+        self._load_accounts()
         counts = {
             "accounts": len(data.accounts),
             "tickets": len(data.tickets),

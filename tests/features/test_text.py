@@ -71,3 +71,16 @@ def test_without_a_scorer_text_signals_are_missing_not_invented():
     out = attach_text_signals(_events(["hello"]), None)
     assert out[list(SIGNAL_COLUMNS)].isna().all().all()
     assert out.loc[0, "length"] == 5
+
+
+def test_intensity_counts_match_pandas_string_methods():
+    """Unicode word boundaries (as pandas' str.count): 'ÉBILLING' is one word, not 'BILLING'."""
+    texts = ["ÉBILLING is DOWN!!", "naïve CAFÉ STOP", "😀 HELLO", "ok", "ÀBCDE FGHIJ!"]
+    ev = pd.DataFrame(
+        {"event_type": ["customer_message"] * 5, "text": pd.array(texts, dtype="string")}
+    )
+    out = attach_text_signals(ev, None)
+    s = ev["text"]
+    expected = (s.str.count("!") + s.str.count(r"\b[A-Z]{4,}\b")).to_numpy(dtype="float64")
+    assert out["intensity"].tolist() == expected.tolist() == [3.0, 1.0, 1.0, 0.0, 2.0]
+    assert out["length"].tolist() == s.str.len().astype(float).tolist()
