@@ -720,8 +720,9 @@ def snapshot_features(
 ) -> pd.DataFrame | dict[str, np.ndarray]:
     """Feature rows for snapshots (ticket_id, as_of) from per-event state and the context.
 
-    Returns a frame with ticket_id, as_of and every registered feature, in registry order, in
-    the order of ``snapshots``; with ``frame=False`` the features as a dict of arrays (the
+    Returns a frame with ticket_id, as_of, team (holding the ticket at as_of; a key, not a
+    feature) and every registered feature, in registry order, in the order of ``snapshots``;
+    with ``frame=False`` the features as a dict of arrays (the
     serving path, which has no use for a one-row frame).
     """
     snap_ids = np.asarray(snapshots["ticket_id"], dtype=object)
@@ -823,6 +824,8 @@ def snapshot_features(
     if not frame:
         return f
     keys = snapshots[["ticket_id", "as_of"]].reset_index(drop=True)
+    # The team holding the ticket at as_of: a key for per-team alert budgets, not a feature.
+    keys["team"] = pd.Series(ctx_in["team_current"], dtype=object)
     values = pd.DataFrame({name: f[name] for name in FEATURE_NAMES}, index=keys.index)
     return pd.concat([keys, values], axis=1)
 

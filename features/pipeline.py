@@ -30,7 +30,8 @@ def build_feature_table(
 ) -> pd.DataFrame:
     """Features, label and weight for every scoring snapshot of a data set.
 
-    Columns: ticket_id, as_of, every registered feature, then ``weight`` and, when the data
+    Columns: ticket_id, as_of, team (holding the ticket at as_of), every registered feature,
+    then ``weight`` and, when the data
     has outcomes, ``label`` (1 if the ticket escalates after as_of) and ``hours_to_escalation``.
     """
     events = attach_text_signals(data.events, scorer, cache)

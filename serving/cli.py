@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Data folder loaded into an empty store (account history)."),
         ] = None,
         store: Annotated[Path | None, typer.Option(help="SQLite store of the service.")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+        workers: Annotated[
+            int | None, typer.Option(min=1, help="Worker processes (default: settings, 1).")
+        ] = None,
         verbose: bool = False,
     ) -> None:
         """Serve the registered model over HTTP (FastAPI; see README "API")."""
@@ -64,6 +66,6 @@ def register(app: typer.Typer) -> None:
             factory=True,
             host=host,
             port=port,
-            workers=workers,
+            workers=settings.workers,
             log_level="debug" if verbose else "info",
         )

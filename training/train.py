@@ -281,7 +281,8 @@ def train_model(
         }
         for name, m in zip(SPLITS, (tr, ca, te), strict=True)
     }
-    preds = test[["ticket_id", "as_of", "label", "hours_to_escalation"]].copy()
+    keys = ["ticket_id", "as_of", "label", "hours_to_escalation"]
+    preds = test[keys + (["team"] if "team" in test.columns else [])].copy()
     preds["p"] = p_test
     for col in (
         "account_arr_tier",

@@ -59,7 +59,7 @@ def test_registry_has_forty_plus_unique_features():
 def test_one_row_per_snapshot_with_every_feature(small):
     _, _, snaps, _, feats = small
     assert len(feats) == len(snaps)
-    assert list(feats.columns) == ["ticket_id", "as_of", *FEATURE_NAMES]
+    assert list(feats.columns) == ["ticket_id", "as_of", "team", *FEATURE_NAMES]
     assert (feats["ticket_age_h"] >= 0).all()
     # Snapshots stop before the escalation and before the close.
     assert snaps["weight"].mean() == pytest.approx(1.0)

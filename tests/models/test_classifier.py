@@ -42,3 +42,7 @@ def test_matrix_path_equals_pandas_path(tmp_path):
     np.testing.assert_array_equal(
         model.contributions(test), model.booster.predict(frame, pred_contrib=True)
     )
+    # The serving path: a dict of arrays, probabilities and contributions from one matrix.
+    p, contrib = model.score({name: test[name].to_numpy() for name in FEATURE_NAMES})
+    np.testing.assert_array_equal(p, model.predict_proba(test))
+    np.testing.assert_array_equal(contrib, model.contributions(test))
