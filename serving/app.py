@@ -544,20 +544,36 @@ def create_app(
     app.state.service = svc
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        svc.metrics.requests.labels(path, str(response.status_code)).inc()
-        svc.metrics.latency.labels(path).observe(time.perf_counter() - start)
-        return response
-
     for router in (ops, scoring, models_router, feedback_router):
         app.include_router(router)
+    app.add_middleware(Observe, metrics=svc.metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+class Observe:
+    """Pure ASGI middleware: request counts and latency per route template and status."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = {"code": 500}
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(path, str(status["code"])).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - start)
 
 
 def now_utc() -> datetime:

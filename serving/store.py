@@ -89,10 +89,14 @@ def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
     for c in cols:
         if c in _TS:
             data[c] = _us(frame[c])
-        elif c == "strategic":
-            data[c] = [None if pd.isna(v) else int(bool(v)) for v in frame[c]]
         else:
-            data[c] = [None if pd.isna(v) else v for v in frame[c].astype(object)]
+            values = frame[c].to_numpy(dtype=object, na_value=None)
+            if c == "strategic":
+                data[c] = [None if v is None else int(bool(v)) for v in values]
+            elif c in ("arr", "sentiment"):
+                data[c] = [None if v is None or v != v else float(v) for v in values]
+            else:
+                data[c] = values.tolist()
     return list(zip(*(data[c] for c in cols), strict=True))
 
 
@@ -189,10 +193,7 @@ class Store:
     ) -> None:
         """Upsert the account (known fields kept when the request leaves them out), the ticket,
         and replace the ticket's events."""
-        acc = _rows(account, _ACCOUNT_COLS)
-        tk = _rows(ticket, _TICKET_COLS)
-        ev = _rows(events, _EVENT_COLS)
-        tid = tk[0][0]
+        tid = str(ticket["ticket_id"].iloc[0])
         with self._accounts_lock:
             for record in account.to_dict("records"):
                 known = self._accounts.get(record["account_id"], {})
@@ -201,6 +202,10 @@ class Store:
                 }
 
         def job(db: sqlite3.Connection) -> None:
+            # Converted here, in the writer thread: the request does not wait for it.
+            acc = _rows(account, _ACCOUNT_COLS)
+            tk = _rows(ticket, _TICKET_COLS)
+            ev = _rows(events, _EVENT_COLS)
             db.executemany(
                 "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(account_id) DO UPDATE "
                 "SET arr=coalesce(excluded.arr, arr), plan=coalesce(excluded.plan, plan), "
