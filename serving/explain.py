@@ -248,7 +248,8 @@ def severity(
     calendar,
 ) -> dict:
     """P1-P3 for the escalation response and its clock (P1 30 min wall; P2 2 h, P3 8 h
-    business hours)."""
+    business hours), counted from as_of (the scoring instant: now, unless the request gave
+    one)."""
     prio = _int(row.get("ticket_priority_current"), 3)
     if executive or (action == "escalate" and (escalation_type == "security" or prio == 1)):
         level = "P1"

@@ -153,7 +153,6 @@ class Scorer:
         up, down = explain.reasons(row, contrib)
         tk = ticket.iloc[0].to_dict()
         sla = explain.sla_clock(row, tk["created_at"], tk["priority"], as_of, self.calendar)
-        now_ts = pd.Timestamp(now).tz_convert("UTC")
         body = {
             "ticket_id": tk["ticket_id"],
             "as_of": as_of.to_pydatetime(),
@@ -161,7 +160,7 @@ class Scorer:
             "band": band,
             "decision": explain.route(action, executive, etype, row),
             "severity": explain.severity(
-                action, executive, etype, row, as_of, max(now_ts, as_of), self.calendar
+                action, executive, etype, row, as_of, as_of, self.calendar
             ),
             "sla": sla,
             "escalation_type": etype,
@@ -181,25 +180,35 @@ class Scorer:
         return Scored(body, account, ticket, ev)
 
     def escalation_type(self, events: pd.DataFrame, row: dict) -> tuple[str, float | None]:
-        """The kind of escalation this would be: the intent model's type head averaged over the
-        customer's messages; without text, from the risk intents; else technical failure."""
+        """The kind of escalation this would be.
+
+        The risk intents raised so far name the candidates (security, legal -> contract_legal,
+        billing -> billing_dispute, outage -> technical_failure; their heads are the more
+        precise); the escalation-type head, averaged over the customer's messages, picks among
+        them, or among all types when no intent was raised. Without text: from the intents, else
+        technical failure. Confidence: the type head's mean probability (None without text).
+        """
+        flagged = [kind for flag, kind in _INTENT_TYPES if row.get(flag) == 1]
         msgs = events.loc[
             (events["event_type"] == "customer_message") & events["text"].notna(), "text"
         ]
         intents = getattr(self.text_scorer, "intents", None)
         if intents is not None and len(msgs):
             proba = intents.escalation_type_proba(msgs.astype(str).tolist()).mean(axis=0)
-            best = str(proba.idxmax())
-            return best, round(float(proba.max()), 3)
-        for flag, kind in (
-            ("customer_intent_security", "security"),
-            ("customer_intent_legal", "contract_legal"),
-            ("customer_intent_billing", "billing_dispute"),
-        ):
-            if row.get(flag) == 1:
-                return kind, None
-        assert "technical_failure" in ESCALATION_TYPES
-        return "technical_failure", None
+            pick = proba[flagged] if flagged else proba
+            best = str(pick.idxmax())
+            return best, round(float(proba[best]), 3)
+        return (flagged[0] if flagged else "technical_failure"), None
+
+
+# Risk intents -> the escalation type they point to, most specific first.
+_INTENT_TYPES = (
+    ("customer_intent_security", "security"),
+    ("customer_intent_legal", "contract_legal"),
+    ("customer_intent_billing", "billing_dispute"),
+    ("customer_intent_outage", "technical_failure"),
+)
+assert {kind for _, kind in _INTENT_TYPES} <= set(ESCALATION_TYPES)
 
 
 def _na(v: object) -> bool:
