@@ -152,7 +152,7 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
         (``*_us``) needed to derive time features at any later as_of.
     """
     ev = events
-    codes = pd.factorize(ev["ticket_id"])[0]
+    codes = _factorize(ev["ticket_id"])[0]
     etype = ev["event_type"].to_numpy(dtype=object)
     t_us = _us(ev["ts"])
     tf = t_us.astype("float64")
@@ -178,8 +178,8 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     st["handoffs"] = np.maximum(csum(is_assign) - 1, 0)
 
     # Teams and agents as integer codes (-1: none); strings come back only for snapshots.
-    team_c, team_u = pd.factorize(ev["team"])
-    agent_c, agent_u = pd.factorize(ev["agent_id"])
+    team_c, team_u = _factorize(ev["team"])
+    agent_c, agent_u = _factorize(ev["agent_id"])
     team_c = np.where(is_assign, team_c, -1)
     tier = where(is_assign, ev["tier"].to_numpy(dtype="float64", na_value=np.nan))
     # Bounceback: an assignment to a team the ticket already visited.
@@ -198,15 +198,15 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     st["agent_distinct"] = csum((agent_c >= 0) & ~agent_key.duplicated().to_numpy())
 
     rank = map_values(ev["priority"], _PRIO_RANK)
-    tk_pos = pd.Index(tickets["ticket_id"].to_numpy(dtype=object)).get_indexer(
-        ev["ticket_id"].to_numpy(dtype=object)
+    tk_pos = _positions(
+        tickets["ticket_id"].to_numpy(dtype=object), ev["ticket_id"].to_numpy(dtype=object)
     )
     tk_prio = tickets["priority"].to_numpy(dtype=object, na_value=None)
     initial = map_values(np.where(tk_pos >= 0, tk_prio[np.maximum(tk_pos, 0)], None), _PRIO_RANK)
     st["priority_initial"] = initial
     current = g.ffill(where(etype == "priority_change", rank))
     st["priority_current"] = np.where(np.isnan(current), initial, current)
-    status_c, status_u = pd.factorize(ev["status"])
+    status_c, status_u = _factorize(ev["status"])
     status_now = g.ffill(where((etype == "status_change") & (status_c >= 0), status_c))
     pending = (
         list(status_u).index("pending_customer") if "pending_customer" in list(status_u) else -2
@@ -388,12 +388,12 @@ class _Rows:
 def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, _Rows]:
     """What each ticket contributes to each per-ticket counter (NumPy; events in any order)."""
     ids = tickets["ticket_id"].to_numpy(dtype=object)
-    index = pd.Index(ids, dtype=object)
+
     acc = tickets["account_id"].to_numpy(dtype=object, na_value=None)
     area = tickets["product_area"].to_numpy(dtype=object, na_value=None)
     created_us = _us(tickets["created_at"])
 
-    ev_code = index.get_indexer(events["ticket_id"].to_numpy(dtype=object))
+    ev_code = _positions(ids, events["ticket_id"].to_numpy(dtype=object))
     ev_us = _us(events["ts"])
     order = np.lexsort((ev_us, ev_code))  # by ticket, then time (stable: no-op when sorted)
     ev_code, ev_us = ev_code[order], ev_us[order]
@@ -484,6 +484,26 @@ class _SumCounter:
 
     def window(self, codes: np.ndarray, t_us: np.ndarray, hours: float) -> np.ndarray:
         return self.at(codes, t_us) - self.at(codes, t_us - int(hours * US_PER_H))
+
+
+def _positions(keys, values) -> np.ndarray:
+    """Position of each value among unique ``keys`` (-1 if absent). A dict for small inputs
+    (the serving path: building a pandas Index costs more than the lookups)."""
+    keys = np.asarray(keys, dtype=object)
+    values = np.asarray(values, dtype=object)
+    if len(keys) <= 64 and len(values) <= 4096:
+        lookup = {k: i for i, k in enumerate(keys.tolist())}
+        return np.fromiter((lookup.get(v, -1) for v in values.tolist()), np.int64, len(values))
+    return pd.Index(keys, dtype=object).get_indexer(values).astype(np.int64)
+
+
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) in order of appearance, -1 for missing: pandas.factorize on a NumPy
+    object array (no Index is built for the uniques)."""
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.to_numpy(dtype=object, na_value=None)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _extend(vocab: pd.Index, keys) -> pd.Index:
@@ -696,9 +716,9 @@ def _locate(state: EventState, ticket_ids: np.ndarray, as_of_us: np.ndarray) -> 
     (-1 if none). Events of one ticket at the same instant: the state after the last of them."""
     if len(state) == 0:
         return np.full(len(as_of_us), -1, dtype=np.int64)
-    vocab = pd.Index(pd.unique(state.ticket_id), dtype=object)
-    s_code = vocab.get_indexer(state.ticket_id).astype(np.int64)
-    q_code = vocab.get_indexer(np.asarray(ticket_ids, dtype=object)).astype(np.int64)
+    s_code, vocab = _factorize(state.ticket_id)
+    s_code = s_code.astype(np.int64)
+    q_code = _positions(vocab, np.asarray(ticket_ids, dtype=object))
     # One sortable key per (ticket, instant): ticket code, then the instant's dense rank.
     times, inverse = np.unique(np.r_[state.ts_us, as_of_us], return_inverse=True)
     n_t = np.int64(len(times))
@@ -736,7 +756,7 @@ def snapshot_features(
         for k, v in state.cols.items()
     }
 
-    tk_pos = pd.Index(tickets["ticket_id"].to_numpy(dtype=object)).get_indexer(snap_ids)
+    tk_pos = _positions(tickets["ticket_id"].to_numpy(dtype=object), snap_ids)
     if (tk_pos < 0).any():
         raise ValueError("snapshots name tickets missing from the tickets table")
     created_us = _us(tickets["created_at"])[tk_pos].astype("float64")

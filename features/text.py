@@ -126,14 +126,17 @@ def attach_text_signals(
         if cache is None:  # the serving path: a handful of texts, embeddings cached in memory
             unique = list(dict.fromkeys(text.tolist()))
             scored = scorer.score_texts(unique)
-            at = pd.Index(unique).get_indexer(text.tolist())
+            position = {t: i for i, t in enumerate(unique)}
+            at = np.array([position[t] for t in texts], dtype=np.int64)
             for col in SIGNAL_COLUMNS:
                 cols[col][is_msg] = scored[col].to_numpy(dtype="float64")[at]
         else:
             known = _cached_signals(text, scorer, cache, batch_size)
             for col in SIGNAL_COLUMNS:
                 cols[col][is_msg] = known[col].to_numpy(dtype="float64")
-    return events.assign(**cols)
+    # One concatenation (assign would insert the 11 columns one by one).
+    added = pd.DataFrame(cols, index=events.index)
+    return pd.concat([events.drop(columns=list(cols), errors="ignore"), added], axis=1)
 
 
 def _cached_signals(

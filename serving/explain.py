@@ -365,7 +365,10 @@ def brief(
         "subject": ticket.get("subject"),
     }
     items: list[tuple[pd.Timestamp, str]] = [(ticket["created_at"], "ticket created")]
-    for ev in events.to_dict("records"):
+    cols = [c for c in events.columns if c != "text"]
+    arrays = [events[c].to_numpy(dtype=object) for c in cols]
+    for values in zip(*arrays, strict=True):
+        ev = dict(zip(cols, values, strict=True))
         line = _event_line(ev)
         if line:
             items.append((ev["ts"], line))
