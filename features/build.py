@@ -957,11 +957,16 @@ def build_ticket_features(
     created = ticket["created_at"].iloc[0]
     if as_of < created:
         raise ValueError(f"as_of {as_of} is before the ticket was created ({created})")
-    ev = events.sort_values("ts", kind="stable").reset_index(drop=True)
-    state = event_state(ev, ticket)
-    snap = pd.DataFrame({"ticket_id": [ticket["ticket_id"].iloc[0]], "as_of": [as_of]})
-    snap["as_of"] = snap["as_of"].astype("datetime64[us, UTC]")
-    return snapshot_features(state, ticket, snap, context, frame=frame)
+    ts = _us(events["ts"])
+    if len(ts) > 1 and (np.diff(ts) < 0).any():  # requests may list events in any order
+        events = events.iloc[np.argsort(ts, kind="stable")]
+    state = event_state(events.reset_index(drop=True), ticket)
+    as_of_col = pd.DatetimeIndex([as_of]).as_unit("us")
+    ids = ticket["ticket_id"].to_numpy(dtype=object)[:1]
+    if frame:
+        snap = pd.DataFrame({"ticket_id": ids, "as_of": as_of_col})
+        return snapshot_features(state, ticket, snap, context)
+    return snapshot_features(state, ticket, {"ticket_id": ids, "as_of": as_of_col}, context, False)
 
 
 def make_snapshots(events: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -12,7 +12,6 @@ import secrets
 import threading
 import time
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -46,9 +45,6 @@ from serving.store import Store
 
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "X-API-Key"
-_ERRORS = {
-    ErrorOut.__name__: {"model": ErrorOut},
-}
 
 
 class ServiceError(Exception):
@@ -477,15 +473,13 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await _send_413(send, self.limit)
         seen = 0
-        too_big = False
 
         async def limited():
-            nonlocal seen, too_big
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    too_big = True
                     raise _TooLarge
             return message
 
@@ -574,7 +568,3 @@ class Observe:
             path = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(path, str(status["code"])).inc()
             self.metrics.latency.labels(path).observe(time.perf_counter() - start)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

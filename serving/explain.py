@@ -309,6 +309,21 @@ def artifacts(texts: list[str], limit: int = 20) -> list[str]:
     return list(found)
 
 
+_RISK_INTENTS = ("legal", "churn", "executive", "security", "billing", "outage")
+_TIMELINE_COLUMNS = (
+    "ts",
+    "event_type",
+    "agent_id",
+    "team",
+    "tier",
+    "status",
+    "priority",
+    "csat",
+    "sentiment",
+    *(f"intent_{i}" for i in _RISK_INTENTS),
+)
+
+
 def _event_line(ev: dict) -> str | None:
     t = ev["event_type"]
     if t == "assignment":
@@ -323,11 +338,7 @@ def _event_line(ev: dict) -> str | None:
     if t == "csat":
         return f"CSAT {int(ev['csat'])}/5"
     if t == "customer_message":
-        flags = [
-            i
-            for i in ("legal", "churn", "executive", "security", "billing", "outage")
-            if ev.get(f"intent_{i}", 0) == 1
-        ]
+        flags = [i for i in _RISK_INTENTS if ev.get(f"intent_{i}", 0) == 1]
         s = ev.get("sentiment")
         if flags or (_num(s) and s < -0.5):
             tone = f"reads {_tone(float(s))}" if _num(s) else ""
@@ -365,7 +376,7 @@ def brief(
         "subject": ticket.get("subject"),
     }
     items: list[tuple[pd.Timestamp, str]] = [(ticket["created_at"], "ticket created")]
-    cols = [c for c in events.columns if c != "text"]
+    cols = [c for c in _TIMELINE_COLUMNS if c in events.columns]
     arrays = [events[c].to_numpy(dtype=object) for c in cols]
     for values in zip(*arrays, strict=True):
         ev = dict(zip(cols, values, strict=True))
