@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_serving.py [--model models:/escalation-risk@champion]
         [--data data/demo] [--n 200]
+    .venv/bin/python benchmarks/bench_serving.py --url http://127.0.0.1:8000 [--n 300]
 
 Needs a registered model and its data folder (``make run`` makes both; run it from the repo
 root). Prints p50/p99 wall latency of ``POST /v1/score`` for:
@@ -90,7 +91,11 @@ def main() -> None:
     ap.add_argument("--model", default="models:/escalation-risk@champion")
     ap.add_argument("--data", default="data/demo", type=Path)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--url", default=None, help="measure a running service over HTTP")
     args = ap.parse_args()
+    if args.url:
+        _over_http(args.url, args.n)
+        return
 
     from fastapi.testclient import TestClient
 
@@ -192,6 +197,21 @@ def main() -> None:
     for key, xs in parts.items():
         print(f"  {key:16s} median {np.median(xs) * 1e3:6.2f} ms")
     svc.store.close()
+
+
+def _over_http(url: str, n: int) -> None:
+    import httpx
+
+    body = _ticket(np.random.default_rng(1), 0)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for _ in range(20):
+            client.post("/v1/score", json=body).raise_for_status()
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            client.post("/v1/score", json=body).raise_for_status()
+            times.append(time.perf_counter() - start)
+    print(f"over HTTP, cached 10-message ticket: {_pct(times)}")
 
 
 if __name__ == "__main__":
