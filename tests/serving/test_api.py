@@ -203,7 +203,8 @@ def test_malformed_json_and_wrong_types(client):
 
 
 # ------------------------------------------------------------------------------ ops, auth
-def test_health_ready_metrics(client):
+def test_health_ready_metrics(client, dataset):
+    assert client.post("/v1/score", json=_valid(dataset)).status_code == 200
     assert client.get("/healthz").json() == {"status": "alive"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
@@ -266,3 +267,19 @@ def test_feedback_is_stored(client, service, dataset):
     assert (esc["ticket_id"] == tid).any()
     bad = {"ticket_id": tid, "escalated": True}
     _assert_error(client.post("/v1/feedback", json=bad), 422)
+
+
+def test_serve_command_rejects_bad_settings(tmp_path, monkeypatch):
+    """`escalation-risk serve` stops with a clear message, before binding a port."""
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--backfill", str(tmp_path / "missing")])
+    assert r.exit_code == 2 and "no such folder" in r.output
+    monkeypatch.setenv("ESCALATION_RISK_API_KEYS", "changeme")
+    r = runner.invoke(app, ["serve"])
+    assert r.exit_code == 2 and "invalid service settings" in r.output
+    assert "Traceback" not in r.output
