@@ -232,8 +232,8 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     sg = _Segments(codes[idx])
     cs = sg.cumsum(s_sc)
     k = sg.cumcount()
-    before = np.where(k >= 1, np.r_[np.nan, cs][: len(cs)], np.nan)
-    before4 = np.where(k >= 4, np.r_[np.full(4, np.nan), cs][: len(cs)], 0.0)
+    before = np.where(k >= 1, np.concatenate(([np.nan], cs))[: len(cs)], np.nan)
+    before4 = np.where(k >= 4, np.concatenate((np.full(4, np.nan), cs))[: len(cs)], 0.0)
     trend_sc = np.where(k > 0, s_sc - (before - before4) / np.maximum(np.minimum(k, 3), 1), np.nan)
     trend = np.full(len(ev), np.nan)
     trend[idx] = trend_sc
@@ -300,16 +300,19 @@ class _AsOfCounter:
         v = np.ones(len(k)) if values is None else np.asarray(values, dtype="float64")[ok]
         order = np.lexsort((t, k))  # by key, then time; stable
         k, t, v = k[order], t[order], v[order]
-        first = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, dtype=bool)
+        first = np.concatenate(([True], k[1:] != k[:-1])) if len(k) else np.zeros(0, bool)
         starts = np.flatnonzero(first)
         # Running total within each key: per-segment cumulative sums.
         cum = np.empty(len(v))
-        for lo, hi in zip(starts, np.r_[starts[1:], len(v)][: len(starts)], strict=True):
+        ends = np.append(starts[1:], len(v))[: len(starts)]
+        for lo, hi in zip(starts, ends, strict=True):
             np.cumsum(v[lo:hi], out=cum[lo:hi])
         # Several items at one instant: keep the total after the last of them.
-        last = np.r_[(k[1:] != k[:-1]) | (t[1:] != t[:-1]), True] if len(k) else first
+        last = np.append((k[1:] != k[:-1]) | (t[1:] != t[:-1]), True) if len(k) else first
         k, t, cum = k[last], t[last], cum[last]
-        bounds = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True]) if len(k) else [0]
+        bounds = (
+            np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1], [True]))) if len(k) else [0]
+        )
         # Per-key arrays answer a few queries (the serving path) without a join.
         self._by_key = {
             int(k[lo]): (t[lo:hi], cum[lo:hi])
@@ -415,10 +418,10 @@ def _context_rows(tickets: pd.DataFrame, events: pd.DataFrame) -> dict[str, _Row
     # after it (an assignment after a close is a reopen); a later event never moves a release.
     is_asg = (etype == "assignment") & (ev_code >= 0)
     a_code, a_us = ev_code[is_asg], ev_us[is_asg]
-    same_next = np.r_[a_code[1:] == a_code[:-1], False] if len(a_code) else a_code.astype(bool)
-    nxt_us = np.where(same_next, np.r_[a_us[1:], _NAT][: len(a_us)], _NAT)
+    same_next = np.append(a_code[1:] == a_code[:-1], False) if len(a_code) else a_code.astype(bool)
+    nxt_us = np.where(same_next, np.append(a_us[1:], _NAT)[: len(a_us)], _NAT)
     c_code, c_us = ev_code[closing], ev_us[closing]
-    times, inverse = np.unique(np.r_[a_us, c_us], return_inverse=True)
+    times, inverse = np.unique(np.concatenate((a_us, c_us)), return_inverse=True)
     n_t = np.int64(len(times) + 1)
     a_key = a_code.astype(np.int64) * n_t + inverse[: len(a_us)]
     c_key = c_code.astype(np.int64) * n_t + inverse[len(a_us) :]
@@ -720,7 +723,7 @@ def _locate(state: EventState, ticket_ids: np.ndarray, as_of_us: np.ndarray) -> 
     s_code = s_code.astype(np.int64)
     q_code = _positions(vocab, np.asarray(ticket_ids, dtype=object))
     # One sortable key per (ticket, instant): ticket code, then the instant's dense rank.
-    times, inverse = np.unique(np.r_[state.ts_us, as_of_us], return_inverse=True)
+    times, inverse = np.unique(np.concatenate((state.ts_us, as_of_us)), return_inverse=True)
     n_t = np.int64(len(times))
     s_key = s_code * n_t + inverse[: len(state)]
     q_key = q_code * n_t + inverse[len(state) :]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.calendar import SLA_HOURS, sla_deadline, to_epoch_hours
+from features.calendar import SLA_HOURS, sla_deadline
 from features.registry import BY_NAME, FEATURE_NAMES
 
 _Row = dict[str, object]
@@ -257,7 +257,7 @@ def severity(
         level = "P2"
     else:
         level = "P3"
-    start_h = float(to_epoch_hours(pd.Series([as_of]))[0])
+    start_h = _hours(as_of)
     due_h = sla_deadline(start_h, level, calendar)
     due = pd.Timestamp(due_h * 3600.0, unit="s", tz="UTC").floor("s")
     return {
@@ -268,9 +268,14 @@ def severity(
     }
 
 
+def _hours(ts) -> float:
+    """A timestamp as hours since the Unix epoch (the calendar's unit)."""
+    return pd.Timestamp(ts).value / 3.6e12  # .value: nanoseconds
+
+
 def sla_clock(row: _Row, ticket_created: pd.Timestamp, initial: str, as_of, calendar) -> dict:
     """The ticket's first-response SLA at as_of."""
-    created_h = float(to_epoch_hours(pd.Series([ticket_created]))[0])
+    created_h = _hours(ticket_created)
     due_h = sla_deadline(created_h, initial, calendar)
     due = pd.Timestamp(due_h * 3600.0, unit="s", tz="UTC").floor("s")
     answered = _num(row.get("ticket_first_response_h"))

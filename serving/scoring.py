@@ -189,15 +189,18 @@ class Scorer:
         technical failure. Confidence: the type head's mean probability (None without text).
         """
         flagged = [kind for flag, kind in _INTENT_TYPES if row.get(flag) == 1]
-        msgs = events.loc[
-            (events["event_type"] == "customer_message") & events["text"].notna(), "text"
-        ]
+        etype = events["event_type"].to_numpy(dtype=object)
+        text = events["text"].to_numpy(dtype=object, na_value=None)
+        msgs = [str(t) for t, e in zip(text, etype, strict=True) if e == "customer_message" and t]
         intents = getattr(self.text_scorer, "intents", None)
-        if intents is not None and len(msgs):
-            proba = intents.escalation_type_proba(msgs.astype(str).tolist()).mean(axis=0)
-            pick = proba[flagged] if flagged else proba
-            best = str(pick.idxmax())
-            return best, round(float(proba[best]), 3)
+        if intents is not None and msgs:
+            # The embeddings are cached from the text signals: no second encoder run.
+            emb = self.text_scorer.sentiment.embed(msgs)
+            proba = intents.type_proba_from_embeddings(emb).mean(axis=0)
+            order = list(ESCALATION_TYPES)
+            candidates = flagged or order
+            best = max(candidates, key=lambda k: proba[order.index(k)])
+            return best, round(float(proba[order.index(best)]), 3)
         return (flagged[0] if flagged else "technical_failure"), None
 
 
