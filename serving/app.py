@@ -519,6 +519,10 @@ def create_app(
 ) -> FastAPI:
     """The application. ``service`` and ``background=False`` let tests load things themselves."""
     settings = settings or (service.settings if service else Settings())
+    if not logging.getLogger().handlers:  # a uvicorn worker process: no CLI set logging up
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     holder: dict[str, Service] = {}
 
     @asynccontextmanager
