@@ -532,7 +532,6 @@ class FeatureContext:
     vocab: dict[str, pd.Index]  # account, area, agent, team
     counters: dict[str, _AsOfCounter | _SumCounter]
     rows: dict[str, _Rows]  # per-ticket counter rows (for overlays)
-    rows_of: dict[str, dict[object, np.ndarray]]  # counter -> ticket_id -> row positions
 
     @classmethod
     def from_data(
@@ -568,21 +567,30 @@ class FeatureContext:
         counters["escalations_by_account"] = _AsOfCounter(
             _encode(vocab["account"], esc_acc), esc_us
         )
-        rows_of = {
-            name: {
-                tid: np.asarray(pos)
-                for tid, pos in pd.Series(np.arange(len(r.t))).groupby(r.ticket_id).indices.items()
-            }
-            for name, r in rows.items()
-        }
         return cls(
             accounts=accounts.set_index("account_id"),
             tickets=tickets.set_index("ticket_id"),
             vocab=vocab,
             counters=counters,
             rows=rows,
-            rows_of=rows_of,
         )
+
+    def index_for_overlays(self) -> FeatureContext:
+        """Index every ticket's rows now (the service does this before swapping a context in,
+        so no request pays for it); returns self."""
+        for name in _PER_TICKET:
+            self._rows_of(name)
+        return self
+
+    def _rows_of(self, name: str) -> dict[object, np.ndarray]:
+        """ticket_id -> positions of its rows in ``rows[name]`` (indexed on first overlay: the
+        batch job never needs it)."""
+        cache = self.__dict__.setdefault("_rows_of_", {})
+        if name not in cache:
+            r = self.rows[name]
+            groups = pd.Series(np.arange(len(r.t))).groupby(r.ticket_id).indices
+            cache[name] = {tid: np.asarray(pos) for tid, pos in groups.items()}
+        return cache[name]
 
     def overlay(
         self, accounts: pd.DataFrame, tickets: pd.DataFrame, events: pd.DataFrame
@@ -607,7 +615,7 @@ class FeatureContext:
         }
         counters: dict[str, _AsOfCounter | _SumCounter] = dict(self.counters)
         for name, kind in _PER_TICKET.items():
-            found = [self.rows_of[name].get(tid) for tid in ids]
+            found = [self._rows_of(name).get(tid) for tid in ids]
             pos = [p for p in found if p is not None]
             new = new_rows[name]
             old = self.rows[name].take(np.concatenate(pos)) if pos else None
@@ -626,7 +634,6 @@ class FeatureContext:
             vocab=vocab,
             counters=counters,
             rows=new_rows,
-            rows_of={},
         )
         ctx.__dict__["_arrays_"] = _column_arrays(accounts, tickets, vocab)
         return ctx
