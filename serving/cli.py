@@ -10,7 +10,34 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `serve` command to ``app``."""
+    """Add the `serve` and `monitor` commands to ``app``."""
+
+    @app.command()
+    def monitor(
+        store: Annotated[Path, typer.Option(help="The service's SQLite store.")] = Path(
+            "serving.db"
+        ),
+        json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Alerts raised by the service against the outcomes fed back, per model and policy."""
+        import json
+
+        from serving.monitor import monitoring_report
+        from training.cli import _fail
+
+        try:
+            rows = monitoring_report(store)
+        except FileNotFoundError as err:
+            raise _fail(str(err)) from None
+        if json_:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            typer.echo(f"{store}: nothing scored yet")
+            return
+        import pandas as pd
+
+        typer.echo(pd.DataFrame(rows).to_string(index=False))
 
     @app.command()
     def serve(

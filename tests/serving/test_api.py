@@ -283,3 +283,50 @@ def test_serve_command_rejects_bad_settings(tmp_path, monkeypatch):
     r = runner.invoke(app, ["serve"])
     assert r.exit_code == 2 and "invalid service settings" in r.output
     assert "Traceback" not in r.output
+
+
+def test_monitoring_counts_alerts_against_outcomes(registry, tmp_path, text_scorer, dataset):
+    """Alerts the service raised, checked against the outcomes sent back by feedback."""
+    from typer.testing import CliRunner
+
+    from models.policy import Bands, ThresholdPolicy
+    from serving.monitor import monitoring_report
+    from training.cli import app
+
+    from .conftest import booted, make_settings  # noqa: TID252
+
+    svc = booted(make_settings(registry, tmp_path), text_scorer)
+    served = svc.manager.current
+    # Alert on everything at or above the median probability of these snapshots.
+    ids = dataset.tickets["ticket_id"].iloc[:6].tolist()
+    bodies = []
+    for tid in ids:
+        ts = dataset.events.loc[dataset.events["ticket_id"] == tid, "ts"].min()
+        bodies.append(ticket_request(dataset, tid, ts + pd.Timedelta(minutes=1)))
+    policy = ThresholdPolicy(Bands(0.0, 0.0, 1.0), {}, {"by": "test"})  # escalate everything
+    svc.manager._swap(type(served)(**{**served.__dict__, "policy": policy}))
+    with TestClient(create_app(service=svc, background=False)) as c:
+        for body in bodies:
+            assert c.post("/v1/score", json=body).json()["decision"]["action"] == "escalate"
+        # Two escalated an hour after the alert, one escalated before it (late), two did not.
+        for i, tid in enumerate(ids[:5]):
+            as_of = pd.Timestamp(bodies[i]["as_of"])
+            fb = {"ticket_id": tid, "escalated": i < 3}
+            if i < 3:
+                delta = pd.Timedelta(hours=-1 if i == 2 else 1)
+                fb["escalated_at"] = (as_of + delta).isoformat()
+            assert c.post("/v1/feedback", json=fb).status_code == 202
+    svc.store.flush()
+    (row,) = monitoring_report(svc.settings.store_path)
+    assert row["tickets"] == 6 and row["tickets_alerted"] == 6
+    assert row["tickets_with_outcome"] == 5 and row["escalated"] == 3
+    assert row["alerts_in_time"] == 2 and row["alerts_late"] == 1
+    assert row["alert_precision"] == pytest.approx(2 / 5, abs=1e-4)
+    assert row["alert_recall"] == pytest.approx(2 / 3, abs=1e-4)
+    assert row["median_lead_time_h"] == pytest.approx(1.0)
+    assert row["policy_version"] == policy.version
+    out = CliRunner().invoke(app, ["monitor", "--store", str(svc.settings.store_path), "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)[0]["alerts_in_time"] == 2
+    missing = CliRunner().invoke(app, ["monitor", "--store", str(tmp_path / "none.db")])
+    assert missing.exit_code == 2 and "no such store" in missing.output
+    svc.store.close()

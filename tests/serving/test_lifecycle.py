@@ -62,8 +62,15 @@ def own_registry(registry, monkeypatch):
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias(MODEL, "champion")
+    tags = dict(champion.tags)
     yield client, champion
+    # Leave the session's registry as found: alias and the version's policy tags.
     client.set_registered_model_alias(MODEL, "champion", champion.version)
+    now = client.get_model_version(MODEL, champion.version).tags
+    for key in set(now) - set(tags):
+        client.delete_model_version_tag(MODEL, champion.version, key)
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL, champion.version, key, value)
 
 
 def test_alias_move_swaps_without_failing_requests(
