@@ -30,7 +30,7 @@ from features.calendar import (
     to_epoch_hours,
 )
 from features.registry import FEATURE_NAMES
-from features.text import INTENTS
+from features.text import INTENTS, RISK_INTENTS
 
 US_PER_H = 3_600_000_000
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
@@ -742,7 +742,7 @@ def _locate(state: EventState, ticket_ids: np.ndarray, as_of_us: np.ndarray) -> 
 
 
 def snapshot_features(
-    state: pd.DataFrame,
+    state: EventState,
     tickets: pd.DataFrame,
     snapshots: pd.DataFrame,
     context: FeatureContext,
@@ -784,7 +784,7 @@ def snapshot_features(
     f["customer_sentiment_drop"] = f["customer_sentiment_first"] - f["customer_sentiment_last"]
     f["customer_sentiment_trend_last3"] = s["sent_trend3"]
     f["customer_negative_share"] = s["neg_share"]
-    for intent in ("legal", "churn", "executive", "security", "billing", "outage"):
+    for intent in RISK_INTENTS:
         f[f"customer_intent_{intent}"] = (count(f"intent_{intent}") > 0).astype("float64")
     f["customer_intent_followup_count"] = count("intent_follow_up")
     f["customer_intensity_last"] = s["intensity_last"]

@@ -20,6 +20,8 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 INTENTS = ("legal", "churn", "executive", "security", "billing", "outage", "follow_up")
+# Intents that are risks in themselves (a follow-up is counted instead).
+RISK_INTENTS = tuple(i for i in INTENTS if i != "follow_up")
 SIGNAL_COLUMNS = ("sentiment", "p_negative", *(f"intent_{i}" for i in INTENTS))
 _CAPS = r"\b[A-Z]{4,}\b"
 _CAPS_RE = re.compile(_CAPS)
@@ -119,19 +121,18 @@ def attach_text_signals(
         # counts for any text in batch and online.
         cols["intensity"][is_msg] = [t.count("!") + len(_CAPS_RE.findall(t)) for t in texts]
         cols["length"][is_msg] = [len(t) for t in texts]
-    text = pd.Series(texts, dtype=object)
     for col in SIGNAL_COLUMNS:
         cols[col] = np.full(n, np.nan)
-    if scorer is not None and not text.empty:
+    if scorer is not None and texts:
         if cache is None:  # the serving path: a handful of texts, embeddings cached in memory
-            unique = list(dict.fromkeys(text.tolist()))
+            unique = list(dict.fromkeys(texts))
             scored = scorer.score_texts(unique)
             position = {t: i for i, t in enumerate(unique)}
             at = np.array([position[t] for t in texts], dtype=np.int64)
             for col in SIGNAL_COLUMNS:
                 cols[col][is_msg] = scored[col].to_numpy(dtype="float64")[at]
         else:
-            known = _cached_signals(text, scorer, cache, batch_size)
+            known = _cached_signals(pd.Series(texts, dtype=object), scorer, cache, batch_size)
             for col in SIGNAL_COLUMNS:
                 cols[col][is_msg] = known[col].to_numpy(dtype="float64")
     # One concatenation (assign would insert the 11 columns one by one).

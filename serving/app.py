@@ -153,9 +153,7 @@ class Service:
 
     def warm_up(self, served: ServedModel) -> None:
         """One full scoring pass (tokenizer, ONNX session, trees) before /readyz says yes."""
-        req = ScoreIn.model_validate(_WARM_UP)
-        ctx = self.context or FeatureContext.from_data(*_empty_tables())
-        self.scorer.score(req, served, ctx)
+        self.scorer.score(ScoreIn.model_validate(_WARM_UP), served, self.context)
         self.warm = True
         self.metrics.ready.set(1)
 
@@ -255,17 +253,6 @@ _WARM_UP = {
     ],
     "as_of": "2026-01-05T10:00:00Z",
 }
-
-
-def _empty_tables():
-    import pandas as pd
-
-    from serving.scoring import _typed
-
-    acc = _typed("accounts", {"account_id": []})
-    tk = _typed("tickets", {"ticket_id": []})
-    ev = _typed("events", {"ticket_id": []}).assign(sentiment=pd.Series([], dtype="float64"))
-    return acc, tk, ev
 
 
 def _load_text_scorer(settings: Settings):

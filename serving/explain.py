@@ -18,6 +18,8 @@ import pandas as pd
 
 from features.calendar import SLA_HOURS, sla_deadline
 from features.registry import BY_NAME, FEATURE_NAMES
+from features.text import RISK_INTENTS
+from serving.values import is_missing
 
 _Row = dict[str, object]
 
@@ -135,7 +137,7 @@ def _tone(v: float) -> str:
 
 def describe(feature: str, value: object, row: _Row) -> str:
     """One plain sentence for a feature's value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return f"{BY_NAME[feature].description}: unknown"
     words = _WORDS.get(feature)
     if words is not None and _num(value):
@@ -161,7 +163,7 @@ def reasons(row: _Row, contributions: np.ndarray, top: int = 5) -> tuple[list[di
         item = {
             "feature": name,
             "value": None
-            if _missing(value)
+            if is_missing(value)
             else (value if isinstance(value, str) else float(value)),
             "contribution": float(c[j]),
             "text": describe(name, value, row),
@@ -172,10 +174,6 @@ def reasons(row: _Row, contributions: np.ndarray, top: int = 5) -> tuple[list[di
         if len(up) >= top and len(down) >= top:
             break
     return up, down[:2]
-
-
-def _missing(v: object) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 # -------------------------------------------------------------------------------------- routing
@@ -314,7 +312,6 @@ def artifacts(texts: list[str], limit: int = 20) -> list[str]:
     return list(found)
 
 
-_RISK_INTENTS = ("legal", "churn", "executive", "security", "billing", "outage")
 _TIMELINE_COLUMNS = (
     "ts",
     "event_type",
@@ -325,7 +322,7 @@ _TIMELINE_COLUMNS = (
     "priority",
     "csat",
     "sentiment",
-    *(f"intent_{i}" for i in _RISK_INTENTS),
+    *(f"intent_{i}" for i in RISK_INTENTS),
 )
 
 
@@ -343,7 +340,7 @@ def _event_line(ev: dict) -> str | None:
     if t == "csat":
         return f"CSAT {int(ev['csat'])}/5"
     if t == "customer_message":
-        flags = [i for i in _RISK_INTENTS if ev.get(f"intent_{i}", 0) == 1]
+        flags = [i for i in RISK_INTENTS if ev.get(f"intent_{i}", 0) == 1]
         s = ev.get("sentiment")
         if flags or (_num(s) and s < -0.5):
             tone = f"reads {_tone(float(s))}" if _num(s) else ""
@@ -410,14 +407,7 @@ def risk_indicators(row: _Row) -> list[str]:
     out = []
     if row.get("sla_breached") == 1:
         out.append("first-response SLA breached")
-    for name in (
-        "customer_intent_legal",
-        "customer_intent_churn",
-        "customer_intent_executive",
-        "customer_intent_security",
-        "customer_intent_billing",
-        "customer_intent_outage",
-    ):
+    for name in (f"customer_intent_{i}" for i in RISK_INTENTS):
         if row.get(name) == 1:
             out.append(describe(name, 1.0, row))
     for name, at_least in (
@@ -446,7 +436,7 @@ def risk_indicators(row: _Row) -> list[str]:
 
 
 def _clean(v: object):
-    if _missing(v):
+    if is_missing(v):
         return None
     if isinstance(v, float | np.floating) and float(v).is_integer():
         return int(v)

@@ -7,6 +7,7 @@ response names the one version that produced it, and a swap never fails a reques
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -183,7 +184,7 @@ class ModelManager:
             self._policy_tag = tag
             if policy.version == cur.policy.version:
                 return False
-            self._swap(ServedModel(**{**cur.__dict__, "policy": policy}))
+            self._swap(dataclasses.replace(cur, policy=policy))
             self._save_local_copy_policy(policy)
             return True
         try:

@@ -21,6 +21,7 @@ from features.text import attach_text_signals
 from serving import explain
 from serving.model import ServedModel
 from serving.schemas import ScoreIn
+from serving.values import is_missing
 
 
 class InputError(ValueError):
@@ -99,7 +100,7 @@ class Scorer:
         a = req.account.model_dump()
         if stored_account:  # fields the request leaves out come from the store
             a = {k: (stored_account.get(k) if v is None else v) for k, v in a.items()}
-        a = {k: (None if _na(v) else v) for k, v in a.items()}
+        a = {k: (None if is_missing(v) else v) for k, v in a.items()}
         a["strategic"] = bool(a.get("strategic") or False)
         account = _typed("accounts", {k: [v] for k, v in a.items()})
         ticket = _typed(
@@ -169,8 +170,8 @@ class Scorer:
             "mitigating": down,
             "brief": explain.brief(
                 row,
-                {k: (None if _na(v) else v) for k, v in account.iloc[0].to_dict().items()},
-                {k: (None if _na(v) else v) for k, v in tk.items()},
+                {k: (None if is_missing(v) else v) for k, v in account.iloc[0].to_dict().items()},
+                {k: (None if is_missing(v) else v) for k, v in tk.items()},
                 ev,
                 explain.first_reply_time(tk["created_at"], row),
                 sla["first_response_due"],
@@ -214,15 +215,8 @@ _INTENT_TYPES = (
 assert {kind for _, kind in _INTENT_TYPES} <= set(ESCALATION_TYPES)
 
 
-def _na(v: object) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
 def _value(v: object):
-    if _na(v):
+    if is_missing(v):
         return float("nan")
     if isinstance(v, np.generic):
         return v.item()

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import FeatureContext
+from serving.values import is_missing
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +99,6 @@ def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
             else:
                 data[c] = values.tolist()
     return list(zip(*(data[c] for c in cols), strict=True))
-
-
-def _missing(v: object) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _frame(rows: list, cols: tuple[str, ...]) -> pd.DataFrame:
@@ -198,7 +192,7 @@ class Store:
             for record in account.to_dict("records"):
                 known = self._accounts.get(record["account_id"], {})
                 self._accounts[record["account_id"]] = {
-                    k: (known.get(k) if _missing(v) else v) for k, v in record.items()
+                    k: (known.get(k) if is_missing(v) else v) for k, v in record.items()
                 }
 
         def job(db: sqlite3.Connection) -> None:

@@ -80,22 +80,9 @@ REQUIRED = (
     "assigned_to",
     "closed_at",
 )
-# Columns that reach the tables (everything else is read for the report only).
-MAPPED = (
-    "number",
-    "incident_state",
-    "reopen_count",
-    "sys_mod_count",
-    "caller_id",
-    "opened_at",
-    "sys_updated_at",
-    "contact_type",
-    "category",
-    "priority",
-    "assignment_group",
-    "assigned_to",
-)
 END_OF_CASE = ("closed_code", "resolved_by", "resolved_at", "closed_at", "made_sla")
+# Columns that reach the tables (everything else is read for the report only).
+MAPPED = tuple(c for c in REQUIRED if c not in END_OF_CASE)
 STATUS = {
     "New": "new",
     "Active": "open",

@@ -1,0 +1,13 @@
+"""Small value helpers shared by the service's modules."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def is_missing(v: object) -> bool:
+    """True for None, NaN, NaT and pd.NA; False for anything else (lists included)."""
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # array-likes: not a single missing value
+        return False
