@@ -17,7 +17,7 @@ import numpy as np
 
 from features.build import FeatureContext, build_features, escalation_history, make_snapshots
 from features.text import SIGNAL_COLUMNS, attach_text_signals
-from training.generate import GeneratorConfig, simulate
+from sources.synthetic.generate import GeneratorConfig, simulate
 
 
 def main() -> None:

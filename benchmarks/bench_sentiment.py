@@ -76,7 +76,8 @@ def main() -> None:
 
     import torch
 
-    from models.sentiment import SentimentModel, TorchSentimentReference
+    from models.encoder import TorchSentimentReference
+    from models.sentiment import SentimentModel
     from training.sentiment_train import build_sentiment
 
     torch.set_num_threads(args.threads)

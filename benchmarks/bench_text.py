@@ -10,7 +10,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from training.synth.text import (
+from sources.synthetic.text import (
     AGENT_KINDS,
     ISSUE_CATEGORIES,
     MENTIONS,

@@ -28,50 +28,15 @@ _CAPS_RE = re.compile(_CAPS)
 
 
 class TextScorer(Protocol):
-    """Anything that turns texts into the signal columns (one row per text, in order)."""
+    """Anything that turns texts into the signal columns (one row per text, in order).
+
+    ``version`` names the scorer's artifacts (it keys the on-disk signal cache); the transformer
+    implementation is ``models.text_scorer.TransformerTextScorer``.
+    """
+
+    version: str
 
     def score_texts(self, texts: Sequence[str]) -> pd.DataFrame: ...
-
-
-class TransformerTextScorer:
-    """Sentiment and intents from the MiniLM transformer (one cached encoder pass per text)."""
-
-    def __init__(self, sentiment=None, intents=None) -> None:
-        from models.intents import load_intent_model
-        from models.sentiment import load_sentiment_model
-
-        self.sentiment = sentiment or load_sentiment_model()
-        self.intents = intents or load_intent_model(self.sentiment)
-        self.version = artifacts_version()
-
-    def score_texts(self, texts: Sequence[str]) -> pd.DataFrame:
-        texts = list(texts)
-        if not texts:
-            return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
-        # One encoder pass (cached by text) feeds both heads: predict_proba and
-        # IntentModel.predict computed from the same embeddings.
-        from models.intents import INTENTS as HEAD_ORDER
-        from models.sentiment import softmax
-
-        emb = self.sentiment.embed(texts)
-        proba = np.asarray(softmax(self.sentiment.logits_from_embeddings(emb)), dtype="float64")
-        flags = self.intents.intent_proba_from_embeddings(emb) >= self.intents.thresholds_
-        out = {"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]}
-        for intent in INTENTS:
-            out[f"intent_{intent}"] = flags[:, HEAD_ORDER.index(intent)].astype("float64")
-        return pd.DataFrame(out)
-
-
-def artifacts_version() -> str:
-    """A short hash of the committed sentiment/intent artifacts: names the text-signal cache."""
-    from models.sentiment import ARTIFACTS_DIR
-
-    h = hashlib.sha256()
-    for path in sorted(Path(ARTIFACTS_DIR).glob("*")):
-        if path.is_file():
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return "t-" + h.hexdigest()[:10]
 
 
 def text_hash(texts: pd.Series) -> pd.Series:

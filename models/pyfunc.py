@@ -20,9 +20,10 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION
+from features.registry import FEATURE_NAMES
 from models.classifier import CalibratedBooster
 from models.policy import ThresholdPolicy
+from models.registry import check_feature_set
 
 
 class EscalationRiskModel(mlflow.pyfunc.PythonModel):
@@ -35,11 +36,7 @@ class EscalationRiskModel(mlflow.pyfunc.PythonModel):
             self.policy = ThresholdPolicy.from_json(fh.read())
         with open(a["metadata"]) as fh:
             self.metadata = json.load(fh)
-        if self.metadata.get("feature_set_version") != FEATURE_SET_VERSION:
-            raise RuntimeError(
-                "model was trained on feature set "
-                f"{self.metadata.get('feature_set_version')}, this code builds {FEATURE_SET_VERSION}"
-            )
+        check_feature_set(self.metadata, "the model")
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
         missing = [c for c in FEATURE_NAMES if c not in model_input.columns]

@@ -256,8 +256,8 @@ _WARM_UP = {
 
 
 def _load_text_scorer(settings: Settings):
-    from features.text import TransformerTextScorer
     from models.sentiment import load_sentiment_model
+    from models.text_scorer import TransformerTextScorer
 
     return TransformerTextScorer(load_sentiment_model(threads=settings.compute_threads()))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models import registry as model_registry
 from models.classifier import CalibratedBooster
 from models.policy import ThresholdPolicy
 from serving.config import Settings
@@ -53,74 +53,22 @@ class ServedModel:
         }
 
 
-def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
-    """``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` -> (name, alias, version)."""
-    if not uri.startswith("models:/"):
-        raise ValueError(f"model URI must look like models:/NAME@ALIAS or models:/NAME/V: {uri}")
-    ref = uri.removeprefix("models:/")
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-        return name, alias, None
-    if "/" in ref:
-        name, version = ref.split("/", 1)
-        return name, None, version
-    raise ValueError(f"model URI names no alias or version: {uri}")
-
-
 class Registry:
     """The few MLflow registry calls the service makes (a seam for tests)."""
 
     def __init__(self, tracking_uri: str | None) -> None:
-        if tracking_uri:
-            os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
-        # A service must not hang for minutes on an unreachable tracking server.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-        from training.tracking import configure_tracking
+        model_registry.configure_tracking(tracking_uri)
 
-        configure_tracking()
-
-    def resolve(self, name: str, alias: str | None, version: str | None) -> tuple[str, str]:
-        """(version, policy_version tag) the URI points at now."""
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient()
-        mv = (
-            client.get_model_version_by_alias(name, alias)
-            if alias
-            else client.get_model_version(name, version)
-        )
-        return str(mv.version), str(mv.tags.get("policy_version", ""))
+    def resolve(self, ref: model_registry.ModelRef) -> tuple[str, str]:
+        """(version, policy_version tag) the reference points at now."""
+        return model_registry.resolve(ref)
 
     def download(self, name: str, version: str, dst: Path) -> Path:
-        import mlflow
-
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=str(dst)
-            )
-        )
-        return local / "artifacts" if (local / "artifacts").exists() else local
+        return model_registry.download(name, version, dst)
 
     def tuned_policy(self, name: str, version: str) -> ThresholdPolicy | None:
         """The policy written by the tuning notebook / `escalation-risk tune`, if any."""
-        from training.policy_store import load_policy
-
-        return load_policy(name, version)
-
-
-def _load_folder(folder: Path) -> tuple[CalibratedBooster, ThresholdPolicy, dict[str, Any]]:
-    from features.registry import FEATURE_SET_VERSION
-
-    metadata = json.loads((folder / "metadata.json").read_text())
-    if metadata.get("feature_set_version") != FEATURE_SET_VERSION:
-        raise ValueError(
-            f"the model was trained on feature set {metadata.get('feature_set_version')}; "
-            f"this service builds {FEATURE_SET_VERSION}"
-        )
-    model = CalibratedBooster.load(str(folder / "booster.txt"), str(folder / "calibrator.json"))
-    policy = ThresholdPolicy.from_json((folder / "policy.json").read_text())
-    return model, policy, metadata
+        return model_registry.load_policy(name, version)
 
 
 class ModelManager:
@@ -128,7 +76,8 @@ class ModelManager:
 
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
-        self.name, self.alias, self.pinned = parse_model_uri(settings.model_uri)
+        self.ref = model_registry.parse_model_uri(settings.model_uri)
+        self.name = self.ref.name
         self._registry = registry
         self.current: ServedModel | None = None
         self.status = "loading"
@@ -167,7 +116,7 @@ class ModelManager:
     def refresh(self) -> bool:
         """Follow the alias and the version's policy; True if the served model changed."""
         try:
-            version, tag = self.registry.resolve(self.name, self.alias, self.pinned)
+            version, tag = self.registry.resolve(self.ref)
         except Exception as err:
             if self.current is not None and self.current.source == "registry":
                 log.warning("registry check failed, keeping v%s: %s", self.current.version, err)
@@ -208,15 +157,21 @@ class ModelManager:
         )
 
     def _load_from_registry(self) -> ServedModel:
-        version, tag = self.registry.resolve(self.name, self.alias, self.pinned)
+        version, tag = self.registry.resolve(self.ref)
         self.copy_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=self.copy_dir.parent))
         try:
             folder = self.registry.download(self.name, version, tmp)
-            model, policy, metadata = _load_folder(folder)
-            policy = self.registry.tuned_policy(self.name, version) or policy
+            art = model_registry.load_artifacts(folder, self.settings.model_uri)
+            policy = self.registry.tuned_policy(self.name, version) or art.policy
             served = ServedModel(
-                self.name, version, self.settings.model_uri, "registry", model, policy, metadata
+                self.name,
+                version,
+                self.settings.model_uri,
+                "registry",
+                art.model,
+                policy,
+                art.metadata,
             )
             self._save_local_copy(folder, served)
         finally:
@@ -252,9 +207,15 @@ class ModelManager:
         manifest = json.loads(manifest_path.read_text())
         if manifest["name"] != self.name:
             raise ValueError(f"local copy is of {manifest['name']}, not {self.name}")
-        model, policy, metadata = _load_folder(self.copy_dir)
+        art = model_registry.load_artifacts(self.copy_dir, f"the local copy of {self.name}")
         return ServedModel(
-            self.name, str(manifest["version"]), manifest["uri"], source, model, policy, metadata
+            self.name,
+            str(manifest["version"]),
+            manifest["uri"],
+            source,
+            art.model,
+            art.policy,
+            art.metadata,
         )
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+from cli.common import apply_runtime_env
+
+apply_runtime_env()  # the test run is an entry point: offline, no telemetry
 
 
 def ts(text: str) -> pd.Timestamp:
@@ -78,7 +75,7 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """A 3,000-ticket synthetic organisation (seed 11), generated once per test session."""
-    from training.generate import GeneratorConfig, generate_dataset
+    from sources.synthetic.generate import GeneratorConfig, generate_dataset
 
     out = tmp_path_factory.mktemp("synthetic")
     summary = generate_dataset(

@@ -74,8 +74,8 @@ def run_training(
 
 def run_evaluation(model_uri: str, data_dir: Path, split: str) -> dict[str, Any]:
     """The evaluation table of a registered model on a data folder."""
+    from models.registry import load_registered
     from training.config import RulesConfig
-    from training.tracking import load_registered
     from training.train import fit_logistic, predict_logistic, time_split
 
     reg = load_registered(model_uri)
@@ -84,7 +84,7 @@ def run_evaluation(model_uri: str, data_dir: Path, split: str) -> dict[str, Any]
         raise ValueError(f"{data_dir}: evaluation needs outcomes.parquet (the labels)")
     scorer = None
     if reg.metadata.get("text_model"):
-        from features.text import TransformerTextScorer
+        from models.text_scorer import TransformerTextScorer
 
         scorer = TransformerTextScorer()
         if scorer.version != reg.metadata["text_model"]:

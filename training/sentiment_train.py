@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from models.encoder import base_model, load_encoder, pooled_encoder
 from models.sentiment import (
     ADAPTER_FILE,
     ARTIFACTS_DIR,
@@ -232,63 +233,6 @@ def set_seed(seed: int) -> None:
 
     random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _pooled_encoder(model: torch.nn.Module) -> torch.nn.Module:
-    import torch
-
-    class PooledEncoder(torch.nn.Module):
-        """Mean pooling over real tokens, then L2 normalisation (sentence-transformers recipe)."""
-
-        def __init__(self, bert: torch.nn.Module) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.bert(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=-1)
-
-    return PooledEncoder(model)
-
-
-def _base_model(attn_implementation: str = "eager") -> torch.nn.Module:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # the unused pooler weights are expected
-    hf_logging.disable_progress_bar()
-    return AutoModel.from_pretrained(
-        str(packaged_model_path()),
-        add_pooling_layer=False,
-        attn_implementation=attn_implementation,
-        local_files_only=True,
-    )
-
-
-def load_encoder(adapter_path: Path | None, lora: dict[str, Any] | None) -> torch.nn.Module:
-    """The packaged MiniLM with the LoRA adapter merged in (or plain, without an adapter).
-
-    Returns a module ``(input_ids, attention_mask) -> (n, 384)`` L2-normalised embeddings.
-    """
-    model = _base_model()
-    if adapter_path is not None:
-        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        if lora is None:
-            raise ValueError("an adapter needs its LoRA config (sentiment_meta.json['lora'])")
-        peft_model = get_peft_model(model, LoraConfig(**lora))
-        result = set_peft_model_state_dict(peft_model, load_file(str(adapter_path)))
-        missing = [k for k in result.missing_keys if "lora_" in k]
-        if missing:
-            raise ValueError(f"adapter {adapter_path} lacks {len(missing)} LoRA tensors")
-        model = peft_model.merge_and_unload()
-    return _pooled_encoder(model).eval()
 
 
 def _inputs_hash(artifacts_dir: Path) -> str:
@@ -511,9 +455,9 @@ def train_lora(
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = np.array([len(ids) for ids in encoded])
 
-    base = _base_model(attn_implementation="sdpa")
+    base = base_model(attn_implementation="sdpa")
     model = get_peft_model(base, LoraConfig(**config.lora_dict()))
-    encoder = _pooled_encoder(model)
+    encoder = pooled_encoder(model)
     head = torch.nn.Linear(384, 3)
     n_lora = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("LoRA trainable parameters: %d", n_lora)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,9 +17,15 @@ import numpy as np
 import pandas as pd
 
 from features.registry import CATEGORICAL, FEATURE_NAMES, FEATURE_SET_VERSION
+from models.registry import (
+    POLICY_VERSION_TAG,
+    FeatureSetMismatch,
+    champion_version,
+    configure_tracking,
+    load_registered,
+)
 
 log = logging.getLogger(__name__)
-EXPERIMENT = "escalation-risk"
 REPO = Path(__file__).resolve().parents[1]
 # What the pyfunc model needs at load time (it never needs torch).
 PIP_REQUIREMENTS = [
@@ -31,22 +36,6 @@ PIP_REQUIREMENTS = [
     "pyarrow==25.0.1",
     "scikit-learn==1.9.1",
 ]
-
-
-def configure_tracking() -> str:
-    """Point MLflow at $MLFLOW_TRACKING_URI or the embedded SQLite store; return the URI."""
-    import mlflow
-
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        location = None
-        if uri.startswith("sqlite:"):
-            location = (Path.cwd() / "mlartifacts").resolve().as_uri()
-        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
-    mlflow.set_experiment(EXPERIMENT)
-    return uri
 
 
 def git_sha() -> str:
@@ -157,6 +146,7 @@ def log_and_register(
     data_source: str,
     text_model: str | None,
     model_name: str,
+    force_promote: bool = False,
 ) -> dict[str, Any]:
     """Log one training run, register its model as @challenger, promote to @champion if better."""
     import mlflow
@@ -239,9 +229,11 @@ def log_and_register(
         )
         version = str(info.registered_model_version)
     client = MlflowClient()
-    client.set_model_version_tag(model_name, version, "policy_version", result.policy.version)
+    client.set_model_version_tag(model_name, version, POLICY_VERSION_TAG, result.policy.version)
     client.set_registered_model_alias(model_name, "challenger", version)
-    promoted, reason = _maybe_promote(client, model_name, version, test, result)
+    promoted, reason = _maybe_promote(
+        client, model_name, version, test, result, force=force_promote
+    )
     return {
         "tracking_uri": uri,
         "run_id": run.info.run_id,
@@ -253,69 +245,43 @@ def log_and_register(
 
 
 def _maybe_promote(
-    client, name: str, version: str, test: pd.DataFrame, result
+    client, name: str, version: str, test: pd.DataFrame, result, force: bool = False
 ) -> tuple[bool, str]:
-    """Champion only if the new version beats the current one on this test slice (PR-AUC)."""
+    """Make ``version`` champion only when it beats the current champion on this test slice.
+
+    Promotes when there is no champion, when the champion was built on another feature set
+    (this code can neither score nor serve it), when ``force`` is set, or on a higher PR-AUC.
+    Any other failure (registry unreachable, artifacts missing) keeps the challenger and says
+    why: a comparison that did not run is never a reason to replace a working champion.
+    """
     from sklearn.metrics import average_precision_score
 
-    try:
-        champ = client.get_model_version_by_alias(name, "champion")
-    except Exception:  # no champion yet (MLflow raises RestException)
+    def promote(reason: str) -> tuple[bool, str]:
         client.set_registered_model_alias(name, "champion", version)
-        return True, "no champion before: promoted"
+        return True, reason
+
+    if force:
+        return promote("--promote given: promoted without comparison")
     try:
-        old = load_registered(f"models:/{name}/{champ.version}")
-        p_old = old.predict_proba(test)
-    except Exception as err:  # incompatible feature set, missing artifacts, ...
-        client.set_registered_model_alias(name, "champion", version)
-        return True, f"champion v{champ.version} cannot score this data ({err}): promoted"
+        champ = champion_version(name)
+    except Exception as err:
+        return False, f"cannot read the champion alias ({_short(err)}): kept challenger"
+    if champ is None:
+        return promote("no champion before: promoted")
+    try:
+        p_old = load_registered(f"models:/{name}/{champ}").predict_proba(test)
+    except FeatureSetMismatch as err:
+        return promote(f"champion v{champ} cannot be served by this code ({err}): promoted")
+    except Exception as err:
+        return False, f"cannot score champion v{champ} ({_short(err)}): kept challenger"
     y = test["label"].to_numpy()
     new_ap = average_precision_score(y, result.test_predictions["p"].to_numpy())
     old_ap = average_precision_score(y, p_old)
     if new_ap > old_ap:
-        client.set_registered_model_alias(name, "champion", version)
-        return True, f"PR-AUC {new_ap:.4f} > champion v{champ.version} {old_ap:.4f}: promoted"
-    return False, f"PR-AUC {new_ap:.4f} <= champion v{champ.version} {old_ap:.4f}: kept challenger"
+        return promote(f"PR-AUC {new_ap:.4f} > champion v{champ} {old_ap:.4f}: promoted")
+    return False, f"PR-AUC {new_ap:.4f} <= champion v{champ} {old_ap:.4f}: kept challenger"
 
 
-class RegisteredModel:
-    """A registered version's artifacts, loaded without the pyfunc wrapper (serving, evaluate)."""
-
-    def __init__(self, folder: Path, uri: str, version: str | None) -> None:
-        from models.classifier import CalibratedBooster
-        from models.policy import ThresholdPolicy
-
-        self.uri, self.version = uri, version
-        self.model = CalibratedBooster.load(
-            str(folder / "booster.txt"), str(folder / "calibrator.json")
-        )
-        self.policy = ThresholdPolicy.from_json((folder / "policy.json").read_text())
-        self.metadata = json.loads((folder / "metadata.json").read_text())
-        if self.metadata["feature_set_version"] != FEATURE_SET_VERSION:
-            raise ValueError(
-                f"{uri} was trained on feature set {self.metadata['feature_set_version']}; "
-                f"this code builds {FEATURE_SET_VERSION}"
-            )
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(X)
-
-
-def load_registered(uri: str) -> RegisteredModel:
-    """Download a registered model's artifacts (``models:/NAME@ALIAS`` or ``models:/NAME/V``)."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    configure_tracking()
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    folder = local / "artifacts" if (local / "artifacts").exists() else local
-    version = None
-    if uri.startswith("models:/"):
-        ref = uri.removeprefix("models:/")
-        client = MlflowClient()
-        if "@" in ref:
-            name, alias = ref.split("@", 1)
-            version = str(client.get_model_version_by_alias(name, alias).version)
-        elif "/" in ref:
-            version = ref.split("/", 1)[1]
-    return RegisteredModel(folder, uri, version)
+def _short(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:200]

@@ -95,11 +95,11 @@ def load_predictions(model_uri: str) -> tuple[pd.DataFrame, dict[str, str]]:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from training.policy_store import resolve_model_version
-    from training.tracking import configure_tracking
+    from models.registry import configure_tracking, parse_model_uri, resolve
 
     configure_tracking()
-    name, version = resolve_model_version(model_uri)
+    ref = parse_model_uri(model_uri)
+    name, (version, _) = ref.name, resolve(ref)
     run_id = MlflowClient().get_model_version(name, version).run_id
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,7 @@ from features.build import (
 from features.registry import CATEGORICAL, FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
 from features.schema import EVENT_TYPES, STATUSES
 from features.text import SIGNAL_COLUMNS, attach_text_signals
-from training.generate import GeneratorConfig, simulate
+from sources.synthetic.generate import GeneratorConfig, simulate
 
 
 class LexicalScorer:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.text import SIGNAL_COLUMNS, SignalCache, TransformerTextScorer, attach_text_signals
+from features.text import SIGNAL_COLUMNS, SignalCache, attach_text_signals
+from models.text_scorer import TransformerTextScorer
 
 
 @pytest.fixture(scope="module")

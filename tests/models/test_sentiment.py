@@ -175,7 +175,7 @@ def test_thread_safe_reads(sentiment_build, cache_size) -> None:
 # -- ONNX vs torch -----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_onnx_matches_torch_reference(sentiment_build) -> None:
-    from models.sentiment import TorchSentimentReference
+    from models.encoder import TorchSentimentReference
 
     texts = MIXED + ["a much longer message " * 20, "ok"]
     ref = TorchSentimentReference(threads=2)
@@ -203,7 +203,7 @@ def test_macro_recall_on_tweeteval_sample(sentiment_model, shared_sentiment_dir)
 # -- CLI ---------------------------------------------------------------------------------------
 @pytest.fixture
 def cli(sentiment_build):
-    from training.cli import app
+    from cli.main import app
 
     runner = CliRunner()
     return lambda args, **kw: runner.invoke(app, args, **kw)

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.schema import read_dataset
-from features.text import TransformerTextScorer
+from models.text_scorer import TransformerTextScorer
 from serving.app import Service, create_app
 from serving.config import Settings
+from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.config import load_config
-from training.generate import GeneratorConfig, generate_dataset
 from training.jobs import run_training
 
 MODEL = "serving-test"

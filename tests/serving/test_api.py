@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from features.pipeline import build_feature_table
 from features.text import SignalCache
+from models.registry import load_registered
 from serving.app import Service, create_app
-from training.tracking import load_registered
 
 from .conftest import MODEL, ticket_request  # noqa: TID252
 
@@ -273,7 +273,7 @@ def test_serve_command_rejects_bad_settings(tmp_path, monkeypatch):
     """`escalation-risk serve` stops with a clear message, before binding a port."""
     from typer.testing import CliRunner
 
-    from training.cli import app
+    from cli.main import app
 
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -289,9 +289,9 @@ def test_monitoring_counts_alerts_against_outcomes(registry, tmp_path, text_scor
     """Alerts the service raised, checked against the outcomes sent back by feedback."""
     from typer.testing import CliRunner
 
+    from cli.main import app
     from models.policy import Bands, ThresholdPolicy
     from serving.monitor import monitoring_report
-    from training.cli import app
 
     from .conftest import booted, make_settings  # noqa: TID252
 

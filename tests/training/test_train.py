@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from features.pipeline import build_feature_table
 from models.policy import Bands, ThresholdPolicy
-from training.cli import app
+from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.config import load_config
-from training.generate import GeneratorConfig, generate_dataset
 from training.train import time_split, train_model
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "features"))

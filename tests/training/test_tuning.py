@@ -13,19 +13,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from models.policy import Bands, ThresholdPolicy
-from training.cli import app
+from models.registry import load_policy
+from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.config import load_config
-from training.generate import GeneratorConfig, generate_dataset
 from training.jobs import run_training
-from training.policy_store import load_policy, save_policy
+from training.policy_store import save_policy
 from training.thresholds import (
     best_ticket_precision,
     candidate_thresholds,
     days_covered,
     ticket_table,
 )
-from training.tune_cli import register
 from training.tuning import (
     ConstraintError,
     expected_figures,
@@ -33,8 +33,6 @@ from training.tuning import (
     threshold_curves,
     tune_policy,
 )
-
-register(app)  # until training/cli.py registers `tune` itself (register is idempotent)
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "threshold_tuning.ipynb"
 MODEL = "tune-model"

@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 from features.pipeline import build_feature_table
 from features.registry import FEATURE_NAMES
 from features.schema import read_dataset, validate_tables, write_dataset
-from training.adapters import AdapterError, ingest
-from training.adapters.prefix import case_split, prefix_lengths, prefix_table
-from training.adapters.servicenow import (
+from sources.adapters import AdapterError, ingest
+from sources.adapters.servicenow import (
     END_OF_CASE,
     map_servicenow,
     read_servicenow_rows,
 )
-from training.adapters.xes import map_bpi, read_xes_events
+from sources.adapters.xes import map_bpi, read_xes_events
 from training.config import SplitConfig
+from training.prefix import case_split, prefix_lengths, prefix_table
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "incidents"
 XES = SHARED / "bpi2013" / "bpi2013_incidents_dev.xes.gz"
@@ -244,7 +244,7 @@ def test_servicenow_quirks_are_reported(sn_rows):
 
 
 def test_bulk_closure_is_flagged_not_dropped():
-    from training.adapters.servicenow import bulk_closures
+    from sources.adapters.servicenow import bulk_closures
 
     normal = pd.Series(pd.date_range("2016-03-01", periods=500, freq="37min", tz="UTC"))
     bulk = pd.Series([utc("2016-03-24 18:40")] * 300)
@@ -357,11 +357,8 @@ def test_case_split_is_by_ticket_and_deterministic(sn_rows):
 
 
 def test_ingest_command(tmp_path):
-    from training.cli import app
-    from training.ingest_cli import register
+    from cli.main import app
 
-    if "ingest" not in {c.name for c in app.registered_commands}:
-        register(app)
     runner = CliRunner()
     out = tmp_path / "sn"
     res = runner.invoke(

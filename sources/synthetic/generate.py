@@ -1,6 +1,6 @@
 """A synthetic support organisation with ground truth: `escalation-risk generate`.
 
-What it simulates (see data/README.md for the tables and training/simulate.py for one ticket):
+What it simulates (see data/README.md for the tables and sources/synthetic/simulate.py for one ticket):
 
 - accounts with heavy-tailed ARR (many small, a few strategic $500k+), plans, regions, renewals,
   and a per-account temperament (so account history carries signal);
@@ -39,7 +39,7 @@ from features.calendar import (
     to_epoch_hours,
 )
 from features.schema import SupportData, validate_tables, write_dataset
-from training.simulate import (
+from sources.synthetic.simulate import (
     B_ARR,
     B_STRATEGIC,
     CATEGORY_TO_TYPE,
@@ -49,7 +49,7 @@ from training.simulate import (
     tier2_team,
     true_probability,
 )
-from training.synth.text import TextBank
+from sources.synthetic.text import TextBank
 
 log = logging.getLogger(__name__)
 

@@ -125,7 +125,7 @@ def evaluate_by_prefix(
     """
     from features.pipeline import build_feature_table
     from features.schema import DataValidationError, read_dataset
-    from training.tracking import load_registered
+    from models.registry import load_registered
     from training.train import time_split
 
     reg = load_registered(model_uri)

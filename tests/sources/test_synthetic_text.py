@@ -1,4 +1,4 @@
-"""Tests for the synthetic support-desk text generator (training/synth/text.py)."""
+"""Tests for the synthetic support-desk text generator (sources/synthetic/text.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from training.synth.text import (
+from sources.synthetic.text import (
     AGENT_KINDS,
     CHANNELS,
     ISSUE_CATEGORIES,

@@ -1,21 +1,21 @@
 """Adapters over real exports: each writes the support-data model through the one validator.
 
-- :mod:`training.adapters.xes`: XES event logs (BPI Challenge 2013 incidents);
-- :mod:`training.adapters.servicenow`: ServiceNow incident-table exports (UCI event log);
-- :mod:`training.adapters.prefix`: evaluation by prefix length (events seen so far).
+- :mod:`sources.adapters.xes`: XES event logs (BPI Challenge 2013 incidents);
+- :mod:`sources.adapters.servicenow`: ServiceNow incident-table exports (UCI event log);
+- :mod:`training.prefix`: evaluation by prefix length (events seen so far).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from training.adapters.common import AdapterError, AdapterResult
-from training.adapters.servicenow import DEFAULT_LABEL as SERVICENOW_DEFAULT
-from training.adapters.servicenow import LABELS as SERVICENOW_LABELS
-from training.adapters.servicenow import read_servicenow
-from training.adapters.xes import DEFAULT_LABEL as XES_DEFAULT
-from training.adapters.xes import LABELS as XES_LABELS
-from training.adapters.xes import read_xes
+from sources.adapters.common import AdapterError, AdapterResult
+from sources.adapters.servicenow import DEFAULT_LABEL as SERVICENOW_DEFAULT
+from sources.adapters.servicenow import LABELS as SERVICENOW_LABELS
+from sources.adapters.servicenow import read_servicenow
+from sources.adapters.xes import DEFAULT_LABEL as XES_DEFAULT
+from sources.adapters.xes import LABELS as XES_LABELS
+from sources.adapters.xes import read_xes
 
 FORMATS = ("xes", "servicenow")
 LABELS: dict[str, tuple[str, ...]] = {"xes": XES_LABELS, "servicenow": SERVICENOW_LABELS}

@@ -1,50 +1,16 @@
-"""The `escalation-risk` command line: one thin subcommand per job.
-
-Each subcommand parses its options, sets up logging and calls one typed function that the tests
-call directly. Heavy imports (torch, lightgbm, mlflow) happen inside the commands so that
-`escalation-risk --help` stays fast.
-"""
+"""The pipeline commands: generate, validate, features, train, evaluate (registered in cli/main.py)."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    name="escalation-risk",
-    help="Predict which support tickets are about to escalate, and why.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from cli.common import fail, setup
 
 
-def _setup(verbose: bool = False) -> None:
-    """Process-wide settings that belong to entry points, never to imports."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print a clear error for a user mistake (no stack trace) and return the exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
-@app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Output folder for the Parquet tables.")],
     tickets: Annotated[int, typer.Option(min=1, help="Number of tickets to simulate.")] = 5000,
@@ -60,8 +26,8 @@ def generate(
     verbose: bool = False,
 ) -> None:
     """Simulate a support organisation: accounts, tickets, events, outcomes, ground truth."""
-    _setup(verbose)
-    from training.generate import GeneratorConfig, generate_dataset
+    setup(verbose)
+    from sources.synthetic.generate import GeneratorConfig, generate_dataset
 
     summary = generate_dataset(
         GeneratorConfig(n_tickets=tickets, seed=seed, truth_fraction=truth_fraction), out
@@ -69,22 +35,20 @@ def generate(
     typer.echo(json.dumps(summary, indent=2))
 
 
-@app.command()
 def validate(
     data: Annotated[Path, typer.Argument(help="Folder holding the support-data Parquet tables.")],
 ) -> None:
     """Check a data folder against the support-data model; print table sizes or the first error."""
-    _setup()
+    setup()
     from features.schema import DataValidationError, read_dataset
 
     try:
         ds = read_dataset(data)
     except DataValidationError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     typer.echo(json.dumps(ds.summary(), indent=2))
 
 
-@app.command()
 def features(
     data: Annotated[
         Path | None, typer.Option(help="Support-data folder (accounts/tickets/events/...).")
@@ -97,7 +61,7 @@ def features(
     verbose: bool = False,
 ) -> None:
     """Build one labelled feature row per scoring snapshot, or list the features."""
-    _setup(verbose)
+    setup(verbose)
     from features.registry import FEATURE_SET_VERSION, feature_table
 
     if list_:
@@ -108,17 +72,17 @@ def features(
             typer.echo(f"{r['name']:<{width}}  {r['group']:<8} {r['dtype']:<8} {r['description']}")
         return
     if data is None or out is None:
-        raise _fail("give --data DIR and --out FILE.parquet (or --list)")
+        raise fail("give --data DIR and --out FILE.parquet (or --list)")
     from features.pipeline import write_feature_table
     from features.schema import DataValidationError, read_dataset
 
     try:
         ds = read_dataset(data)
     except DataValidationError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     scorer = None
     if text:
-        from features.text import TransformerTextScorer
+        from models.text_scorer import TransformerTextScorer
 
         scorer = TransformerTextScorer()
     typer.echo(json.dumps(write_feature_table(ds, out, scorer), indent=2))
@@ -127,12 +91,11 @@ def features(
 def _load_text_scorer(enabled: bool):
     if not enabled:
         return None
-    from features.text import TransformerTextScorer
+    from models.text_scorer import TransformerTextScorer
 
     return TransformerTextScorer()
 
 
-@app.command()
 def train(
     data: Annotated[Path, typer.Option(help="Support-data folder with outcomes.")],
     config: Annotated[
@@ -149,24 +112,23 @@ def train(
     verbose: bool = False,
 ) -> None:
     """Train, calibrate, evaluate; log to MLflow and register the model (@challenger)."""
-    _setup(verbose)
+    setup(verbose)
     from training.config import load_config
     from training.jobs import run_training
 
     try:
         cfg, raw = load_config(config, set_ or [])
     except (ValueError, OSError) as err:
-        raise _fail(f"config: {err}") from None
+        raise fail(f"config: {err}") from None
     try:
         summary = run_training(
             data, cfg, raw, model_name or cfg.model_name, _load_text_scorer(text)
         )
     except ValueError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     typer.echo(json.dumps(summary, indent=2, default=str))
 
 
-@app.command()
 def evaluate(
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation-risk@champion.")
@@ -181,38 +143,13 @@ def evaluate(
     verbose: bool = False,
 ) -> None:
     """Re-run the evaluation table for a registered model version on a data folder."""
-    _setup(verbose)
+    setup(verbose)
     if split not in ("test", "all"):
-        raise _fail(f"--split must be 'test' or 'all', got {split!r}")
+        raise fail(f"--split must be 'test' or 'all', got {split!r}")
     from training.jobs import format_table, run_evaluation
 
     try:
         result = run_evaluation(model, data, split)
     except ValueError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     typer.echo(json.dumps(result, default=float) if json_ else format_table(result))
-
-
-# The sentiment commands live with the sentiment training code.
-from training.sentiment_cli import register  # noqa: E402
-from training.tune_cli import register as register_tune  # noqa: E402
-
-register(app)
-register_tune(app)
-
-# The real-log commands (ingest, evaluate-prefix) live with the adapters.
-from training.ingest_cli import register as register_ingest  # noqa: E402
-
-register_ingest(app)
-
-from serving.cli import register as register_serve  # noqa: E402
-
-register_serve(app)
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
+from cli.main import app
 from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION
-from training.cli import app
 
 runner = CliRunner()
 

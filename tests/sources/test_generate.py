@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.schema import read_dataset
-from training.generate import GeneratorConfig, simulate
+from sources.synthetic.generate import GeneratorConfig, simulate
 
 
 def test_output_is_valid_support_data(synthetic_dir):
@@ -154,7 +154,7 @@ def test_every_scoring_moment_of_sampled_tickets_has_truth(synthetic_dir):
 
 
 def test_escalated_conversations_score_more_negative_with_the_transformer(synthetic_dir):
-    from features.text import TransformerTextScorer
+    from models.text_scorer import TransformerTextScorer
 
     msgs = _messages_before_escalation(synthetic_dir[0])
     escalated = msgs[msgs["escalated_at"].notna()].sample(300, random_state=0)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.adapters.common import (
+from sources.adapters.common import (
     UTC,
     AdapterError,
     AdapterResult,

@@ -1,0 +1,81 @@
+"""The `escalation-risk tune` subcommand: the tuning notebook's threshold search, headless.
+
+Registered in cli/main.py. The logic lives in training/tuning.py, which the notebook calls too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import fail, setup
+
+
+def tune_command(
+    model: Annotated[
+        str, typer.Option(help="Registered model version whose test predictions to use.")
+    ] = "models:/escalation-risk@champion",
+    precision: Annotated[
+        float | None,
+        typer.Option(help="Precision floor: lowest threshold with this ticket precision."),
+    ] = None,
+    alerts_per_day: Annotated[
+        float | None,
+        typer.Option(help="Alert budget: at most this many alerted tickets per day per team."),
+    ] = None,
+    strategic_precision: Annotated[
+        float | None,
+        typer.Option(help="Strategic accounts' own precision floor (they may run lower)."),
+    ] = None,
+    min_alerts: Annotated[
+        int, typer.Option(min=1, help="A precision counts only with this many alerts.")
+    ] = 5,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the policy; write nothing.")
+    ] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the policy JSON instead of tables.")
+    ] = False,
+    verbose: bool = False,
+) -> None:
+    """Derive the threshold policy under a precision floor or an alert budget; store it.
+
+    Writes the policy to the model version (artifact policies/<version>.json, tags
+    policy_version and policy_artifact) unless --dry-run.
+    """
+
+    setup(verbose)
+    if (precision is None) == (alerts_per_day is None):
+        raise fail("give exactly one of --precision P or --alerts-per-day N")
+    from training.policy_store import save_policy
+    from training.tuning import (
+        expected_figures,
+        format_report,
+        load_predictions,
+        origin,
+        tune_policy,
+    )
+
+    try:
+        predictions, info = load_predictions(model)
+        policy = tune_policy(
+            predictions,
+            precision,
+            alerts_per_day,
+            strategic_precision=strategic_precision,
+            min_alerts=min_alerts,
+            source=origin("cli", info),
+        )
+    except ValueError as err:  # ConstraintError included
+        raise fail(str(err)) from None
+    if json_:
+        typer.echo(policy.to_json())
+    else:
+        typer.echo(format_report(policy, expected_figures(predictions, policy)))
+    target = f"models:/{info['model']}/{info['version']}"
+    if dry_run:
+        typer.echo(f"dry run: policy {policy.version} not written to {target}", err=True)
+        return
+    uri = save_policy(info["model"], info["version"], policy)
+    typer.echo(f"wrote policy {policy.version} to {target} ({uri})", err=json_)

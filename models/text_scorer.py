@@ -1,0 +1,53 @@
+"""The transformer text scorer: features.text's signal columns from the sentiment and intent heads.
+
+One encoder pass per distinct text (cached by text hash in the sentiment model) feeds both heads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.text import INTENTS, SIGNAL_COLUMNS
+from models.intents import INTENTS as HEAD_ORDER
+from models.intents import IntentModel, load_intent_model
+from models.sentiment import ARTIFACTS_DIR, SentimentModel, load_sentiment_model, softmax
+
+
+class TransformerTextScorer:
+    """Sentiment and intents from the MiniLM transformer (one cached encoder pass per text)."""
+
+    def __init__(
+        self, sentiment: SentimentModel | None = None, intents: IntentModel | None = None
+    ) -> None:
+        self.sentiment = sentiment or load_sentiment_model()
+        self.intents = intents or load_intent_model(self.sentiment)
+        self.version = artifacts_version()
+
+    def score_texts(self, texts: Sequence[str]) -> pd.DataFrame:
+        texts = list(texts)
+        if not texts:
+            return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
+        # One encoder pass (cached by text) feeds both heads: predict_proba and
+        # IntentModel.predict computed from the same embeddings.
+        emb = self.sentiment.embed(texts)
+        proba = np.asarray(softmax(self.sentiment.logits_from_embeddings(emb)), dtype="float64")
+        flags = self.intents.intent_proba_from_embeddings(emb) >= self.intents.thresholds_
+        out = {"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]}
+        for intent in INTENTS:
+            out[f"intent_{intent}"] = flags[:, HEAD_ORDER.index(intent)].astype("float64")
+        return pd.DataFrame(out)
+
+
+def artifacts_version() -> str:
+    """A short hash of the committed sentiment/intent artifacts: names the text-signal cache."""
+    h = hashlib.sha256()
+    for path in sorted(Path(ARTIFACTS_DIR).glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return "t-" + h.hexdigest()[:10]

@@ -1,0 +1,1 @@
+"""The synthetic support organisation: accounts, tickets, conversations, outcomes, ground truth."""
