@@ -6,12 +6,18 @@ Registered in cli/main.py.
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.common import fail, setup
+
+
+class SplitBy(StrEnum):
+    time = "time"
+    case = "case"
 
 
 def format_report(report: dict[str, Any], indent: int = 0) -> list[str]:
@@ -87,7 +93,7 @@ def evaluate_prefix_command(
         list[int] | None, typer.Option("--k", help="Prefix lengths (default 1, 3, 8).")
     ] = None,
     split_by: Annotated[
-        str | None,
+        SplitBy | None,
         typer.Option(help="Override the model's split (time or case); default: as trained."),
     ] = None,
     open_only: Annotated[
@@ -103,12 +109,16 @@ def evaluate_prefix_command(
     """ROC-AUC and PR-AUC of a registered model by prefix length (events seen so far)."""
 
     setup(verbose)
-    if split_by not in (None, "time", "case"):
-        raise fail(f"--split-by must be 'time' or 'case', got {split_by!r}")
     from training.prefix import evaluate_by_prefix, format_prefix_table
 
     try:
-        result = evaluate_by_prefix(model, data, tuple(k or (1, 3, 8)), split_by, open_only)
+        result = evaluate_by_prefix(
+            model,
+            data,
+            tuple(k or (1, 3, 8)),
+            split_by.value if split_by else None,
+            open_only,
+        )
     except ValueError as err:
         raise fail(str(err)) from None
     typer.echo(json.dumps(result, default=float) if json_ else format_prefix_table(result))

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.common import fail, setup
+
+
+class EvalSplit(StrEnum):
+    test = "test"
+    all = "all"
 
 
 def generate(
@@ -109,9 +115,16 @@ def train(
         str | None, typer.Option(help="Registered model name (default from the config).")
     ] = None,
     text: Annotated[bool, typer.Option(help="Use transformer text signals.")] = True,
+    promote: Annotated[
+        bool,
+        typer.Option(
+            help="Make the new version @champion without comparing it with the current one."
+        ),
+    ] = False,
     verbose: bool = False,
 ) -> None:
-    """Train, calibrate, evaluate; log to MLflow and register the model (@challenger)."""
+    """Train, calibrate, evaluate; log to MLflow and register the model (@challenger; @champion
+    when it beats the current champion on the test slice)."""
     setup(verbose)
     from training.config import load_config
     from training.jobs import run_training
@@ -122,7 +135,12 @@ def train(
         raise fail(f"config: {err}") from None
     try:
         summary = run_training(
-            data, cfg, raw, model_name or cfg.model_name, _load_text_scorer(text)
+            data,
+            cfg,
+            raw,
+            model_name or cfg.model_name,
+            _load_text_scorer(text),
+            force_promote=promote,
         )
     except ValueError as err:
         raise fail(str(err)) from None
@@ -135,8 +153,9 @@ def evaluate(
     ],
     data: Annotated[Path, typer.Option(help="Support-data folder with outcomes.")],
     split: Annotated[
-        str, typer.Option(help="test: the training time split's test slice; all: every snapshot.")
-    ] = "test",
+        EvalSplit,
+        typer.Option(help="test: the training time split's test slice; all: every snapshot."),
+    ] = EvalSplit.test,
     json_: Annotated[
         bool, typer.Option("--json", help="Print the table as one JSON object.")
     ] = False,
@@ -144,12 +163,10 @@ def evaluate(
 ) -> None:
     """Re-run the evaluation table for a registered model version on a data folder."""
     setup(verbose)
-    if split not in ("test", "all"):
-        raise fail(f"--split must be 'test' or 'all', got {split!r}")
     from training.jobs import format_table, run_evaluation
 
     try:
-        result = run_evaluation(model, data, split)
+        result = run_evaluation(model, data, split.value)
     except ValueError as err:
         raise fail(str(err)) from None
     typer.echo(json.dumps(result, default=float) if json_ else format_table(result))

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Decision = Literal["none", "watch", "escalate"]
+Band = Literal["low", "watch", "high", "critical"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,24 @@ class ThresholdPolicy:
     def bands_for(self, strategic: bool) -> Bands:
         return self.segments.get("strategic", self.default) if strategic else self.default
 
-    def decide(self, p: float, strategic: bool = False) -> tuple[Decision, bool]:
-        """(decision, executive?) for a calibrated probability."""
+    def band(self, p: float, strategic: bool = False) -> Band:
+        """The band a calibrated probability falls in: low < watch < high (escalate) < critical
+        (executive), under the segment's thresholds (each inclusive)."""
         b = self.bands_for(strategic)
+        if p >= b.executive:
+            return "critical"
         if p >= b.escalate:
-            return "escalate", p >= b.executive
+            return "high"
         if p >= b.watch:
-            return "watch", False
-        return "none", False
+            return "watch"
+        return "low"
+
+    def decide(self, p: float, strategic: bool = False) -> tuple[Decision, bool]:
+        """(decision, executive?) for a calibrated probability: the band as an action."""
+        band = self.band(p, strategic)
+        if band in ("high", "critical"):
+            return "escalate", band == "critical"
+        return ("watch" if band == "watch" else "none"), False
 
     def to_json(self) -> str:
         return json.dumps(

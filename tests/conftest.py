@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from cli.common import apply_runtime_env
+from features.text import SIGNAL_COLUMNS
 
 apply_runtime_env()  # the test run is an entry point: offline, no telemetry
 
@@ -82,3 +84,23 @@ def synthetic_dir(tmp_path_factory):
         GeneratorConfig(n_tickets=3000, seed=11, truth_fraction=0.2), out, progress=False
     )
     return out, summary
+
+
+class LexicalScorer:
+    """A fast deterministic stand-in for the transformer text scorer (structure tests only)."""
+
+    version = None  # no on-disk signal cache
+
+    def score_texts(self, texts):
+        s = np.array([-0.8 if "!" in t else (0.3 if "thank" in t.lower() else 0.0) for t in texts])
+        out = pd.DataFrame({"sentiment": s, "p_negative": (s < 0).astype(float)})
+        for col in SIGNAL_COLUMNS[2:]:
+            key = col.removeprefix("intent_")
+            out[col] = [float(key.split("_")[0] in t.lower()) for t in texts]
+        return out
+
+
+@pytest.fixture(scope="session")
+def lexical_scorer() -> LexicalScorer:
+    return LexicalScorer()
+

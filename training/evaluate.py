@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -20,37 +21,45 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from training.alerts import (
+    days_covered,
+    threshold_for_alert_budget,
+    threshold_for_recall,
+    ticket_table,
+)
 from training.config import RulesConfig
 
 EPS = 1e-6
 
 
-def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over equal-width probability bins."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.mean() * abs(p[m].mean() - y[m].mean())
-    return float(total)
-
-
 def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    rows = [
+    """The reliability table over equal-width probability bins (scikit-learn's
+    ``calibration_curve`` with its binning), one row per non-empty bin: bin, mean_predicted,
+    observed, count."""
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    observed, mean_predicted = calibration_curve(y, p, n_bins=bins, strategy="uniform")
+    # The bin of each score exactly as calibration_curve assigns it, for the counts.
+    ids = np.searchsorted(np.linspace(0.0, 1.0, bins + 1)[1:-1], p)
+    counts = np.bincount(ids, minlength=bins)
+    filled = np.flatnonzero(counts)
+    return pd.DataFrame(
         {
-            "bin": b,
-            "mean_predicted": p[idx == b].mean(),
-            "observed": y[idx == b].mean(),
-            "count": int((idx == b).sum()),
+            "bin": filled,
+            "mean_predicted": mean_predicted,
+            "observed": observed,
+            "count": counts[filled],
         }
-        for b in range(bins)
-        if (idx == b).any()
-    ]
-    return pd.DataFrame(rows)
+    )
+
+
+def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the count-weighted mean gap of the reliability table."""
+    r = reliability(y, p, bins)
+    if r.empty:
+        return float("nan")
+    gap = (r["mean_predicted"] - r["observed"]).abs()
+    return float((gap * r["count"]).sum() / r["count"].sum())
 
 
 def precision_at_recall(y: np.ndarray, p: np.ndarray, recall: float) -> tuple[float, float]:
@@ -113,7 +122,7 @@ def alert_metrics(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> dict[
     t = ticket_alerts(frame, p, threshold)
     tp = int((t["alerted"] & t["escalated"]).sum())
     n_alert = int(t["alerted"].sum())
-    days = max((frame["as_of"].max() - frame["as_of"].min()).total_seconds() / 86400, 1.0)
+    days = days_covered(frame)
     lead = (t["escalated_at"] - t["first_alert"]).dt.total_seconds() / 3600
     lead = lead[t["alerted"] & t["escalated"]]
     return {
@@ -124,32 +133,6 @@ def alert_metrics(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> dict[
         "alerted_share": n_alert / len(t),
         "median_lead_time_h": float(lead.median()) if len(lead) else float("nan"),
     }
-
-
-def threshold_for_ticket_recall(frame: pd.DataFrame, p: np.ndarray, recall: float) -> float:
-    """The highest threshold whose ticket-level recall reaches ``recall``."""
-    df = pd.DataFrame(
-        {"ticket_id": frame["ticket_id"].to_numpy(), "p": p, "y": frame["label"].to_numpy()}
-    )
-    per = df.groupby("ticket_id").agg(p=("p", "max"), y=("y", "max"))
-    pos = np.sort(per.loc[per["y"] == 1, "p"].to_numpy())[::-1]
-    if len(pos) == 0:
-        return float("nan")
-    k = int(np.ceil(recall * len(pos))) - 1
-    return float(pos[min(max(k, 0), len(pos) - 1)])
-
-
-def threshold_for_alert_budget(frame: pd.DataFrame, p: np.ndarray, per_day: float) -> float:
-    """The lowest threshold whose alerted tickets per day stay within ``per_day``."""
-    df = pd.DataFrame({"ticket_id": frame["ticket_id"].to_numpy(), "p": p})
-    peak = np.sort(df.groupby("ticket_id")["p"].max().to_numpy())[::-1]
-    days = max((frame["as_of"].max() - frame["as_of"].min()).total_seconds() / 86400, 1.0)
-    k = int(np.floor(per_day * days))
-    if k <= 0:
-        return float(peak[0]) + 1e-12
-    if k >= len(peak):
-        return 0.0
-    return float(np.nextafter(peak[k], 1.0))
 
 
 def rules_score(frame: pd.DataFrame, rules: RulesConfig) -> np.ndarray:
@@ -209,12 +192,13 @@ def compare(
     table: dict[str, Any] = {}
     for name, p in scores.items():
         m = snapshot_metrics(y, p)
-        t80 = threshold_for_ticket_recall(frame, p, 0.8)
+        tickets = ticket_table(frame, p)
+        t80 = threshold_for_recall(tickets, 0.8)
         at80 = alert_metrics(frame, p, t80)
         m["workload_reduction_at_80_recall"] = 1.0 - at80["alerted_share"]
         m["ticket_recall_at_80_threshold"] = at80["ticket_recall"]
         for b in budgets:
-            tb = threshold_for_alert_budget(frame, p, b)
+            tb = threshold_for_alert_budget(tickets, b, days_covered(frame))
             m[f"recall_at_{b}_alerts_per_day"] = alert_metrics(frame, p, tb)["ticket_recall"]
         table[name] = m
     policy = alert_metrics(frame, scores["model"], threshold)
@@ -230,7 +214,7 @@ def compare(
         "median_lead_time_h": r_alert["median_lead_time_h"],
     }
     # The model at the rules' recall: same recall, compare precision (ticket level).
-    t_eq = threshold_for_ticket_recall(frame, scores["model"], r_alert["ticket_recall"])
+    t_eq = threshold_for_recall(ticket_table(frame, scores["model"]), r_alert["ticket_recall"])
     eq = alert_metrics(frame, scores["model"], t_eq)
     table["model"]["precision_at_rules_recall"] = eq["ticket_precision"]
     table["model"]["precision_ratio_vs_rules"] = eq["ticket_precision"] / max(

@@ -37,8 +37,12 @@ def run_training(
     raw_config: dict[str, Any],
     model_name: str,
     scorer: TextScorer | None,
+    force_promote: bool = False,
 ) -> dict[str, Any]:
-    """Features -> train -> evaluate -> MLflow run -> registered version (and maybe champion)."""
+    """Features -> train -> evaluate -> MLflow run -> registered version (and maybe champion).
+
+    ``force_promote`` makes the new version champion without the comparison.
+    """
     from training.tracking import log_and_register
     from training.train import train_model
 
@@ -59,6 +63,7 @@ def run_training(
         str(Path(data_dir).resolve()),
         getattr(scorer, "version", None),
         model_name,
+        force_promote=force_promote,
     )
     ev = result.evaluation
     return {

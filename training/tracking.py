@@ -231,8 +231,13 @@ def log_and_register(
     client = MlflowClient()
     client.set_model_version_tag(model_name, version, POLICY_VERSION_TAG, result.policy.version)
     client.set_registered_model_alias(model_name, "challenger", version)
-    promoted, reason = _maybe_promote(
-        client, model_name, version, test, result, force=force_promote
+    promoted, reason = promote_if_better(
+        client,
+        model_name,
+        version,
+        test,
+        result.test_predictions["p"].to_numpy(),
+        force=force_promote,
     )
     return {
         "tracking_uri": uri,
@@ -244,10 +249,18 @@ def log_and_register(
     }
 
 
-def _maybe_promote(
-    client, name: str, version: str, test: pd.DataFrame, result, force: bool = False
+def promote_if_better(
+    client,
+    name: str,
+    version: str,
+    test: pd.DataFrame,
+    p_new: np.ndarray,
+    force: bool = False,
 ) -> tuple[bool, str]:
     """Make ``version`` champion only when it beats the current champion on this test slice.
+
+    ``test`` holds the test slice's feature rows and labels, ``p_new`` the new version's
+    probabilities for them; ``client`` is an ``MlflowClient``. Returns (promoted?, reason).
 
     Promotes when there is no champion, when the champion was built on another feature set
     (this code can neither score nor serve it), when ``force`` is set, or on a higher PR-AUC.
@@ -275,7 +288,7 @@ def _maybe_promote(
     except Exception as err:
         return False, f"cannot score champion v{champ} ({_short(err)}): kept challenger"
     y = test["label"].to_numpy()
-    new_ap = average_precision_score(y, result.test_predictions["p"].to_numpy())
+    new_ap = average_precision_score(y, p_new)
     old_ap = average_precision_score(y, p_old)
     if new_ap > old_ap:
         return promote(f"PR-AUC {new_ap:.4f} > champion v{champ} {old_ap:.4f}: promoted")

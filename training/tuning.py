@@ -31,17 +31,16 @@ import numpy as np
 import pandas as pd
 
 from models.policy import Bands, ThresholdPolicy
-from training.evaluate import SLICES, threshold_for_ticket_recall
-from training.thresholds import (
+from training.alerts import (
     best_ticket_precision,
     candidate_thresholds,
     days_covered,
-    is_strategic,
-    lowest_threshold_for_ticket_precision,
-    policy_alert_metrics,
+    lowest_threshold_for_precision,
     ticket_curve,
     ticket_table,
 )
+from training.evaluate import SLICES
+from training.thresholds import derive_bands, policy_alert_metrics
 
 # What tuning reads from test_predictions.parquet (training.train writes these and more).
 PREDICTION_COLUMNS = (
@@ -232,7 +231,7 @@ def _strategic_threshold(
     if strat.empty:
         notes.append("no strategic tickets in the predictions: strategic uses the default bands")
         return default
-    t = lowest_threshold_for_ticket_precision(strat, floor, min_alerts)
+    t = lowest_threshold_for_precision(strat, floor, min_alerts)
     if t is None:
         best, _ = best_ticket_precision(strat, min_alerts)
         notes.append(
@@ -247,23 +246,6 @@ def _strategic_threshold(
         )
         return default
     return t
-
-
-def _bands(
-    frame: pd.DataFrame,
-    p: np.ndarray,
-    escalate: float,
-    watch_recall: float,
-    executive_precision: float,
-    min_alerts: int,
-) -> Bands:
-    watch = threshold_for_ticket_recall(frame, p, watch_recall) if len(frame) else np.nan
-    watch = min(watch, escalate) if np.isfinite(watch) else escalate
-    executive = lowest_threshold_for_ticket_precision(
-        ticket_table(frame, p), executive_precision, min_alerts
-    )
-    executive = max(executive if executive is not None else 1.0, escalate)
-    return Bands(watch=float(watch), escalate=float(escalate), executive=float(executive))
 
 
 def _clean(value: Any) -> Any:
@@ -329,7 +311,6 @@ def tune_policy(
             executive_precision = cfg.executive_precision
 
     p = predictions["p"].to_numpy(dtype="float64")
-    rows_strategic = is_strategic(predictions)
     tickets = ticket_table(predictions, p)
     days = days_covered(predictions)
     strat = tickets[tickets["strategic"]]
@@ -339,7 +320,7 @@ def tune_policy(
 
     if precision is not None:
         base = others if len(others) else tickets
-        esc = lowest_threshold_for_ticket_precision(base, precision, min_alerts)
+        esc = lowest_threshold_for_precision(base, precision, min_alerts)
         if esc is None:
             best, at = best_ticket_precision(base, min_alerts)
             raise ConstraintError(
@@ -361,9 +342,8 @@ def tune_policy(
         esc, esc_s = _thresholds_for_budget(tickets, alerts_per_day, days, floor_t)
         constraint = {"alerts_per_day": alerts_per_day, "scope": scope}
 
-    default = _bands(
-        predictions[~rows_strategic] if len(others) else predictions,
-        p[~rows_strategic] if len(others) else p,
+    default = derive_bands(
+        others if len(others) else tickets,
         esc,
         watch_recall,
         executive_precision,
@@ -372,9 +352,8 @@ def tune_policy(
     if strat.empty:
         strategic = default
     else:
-        own = _bands(
-            predictions[rows_strategic],
-            p[rows_strategic],
+        own = derive_bands(
+            strat,
             esc_s,
             watch_recall,
             executive_precision,

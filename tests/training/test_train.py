@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -19,14 +17,11 @@ from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.config import load_config
 from training.train import time_split, train_model
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "features"))
-from test_build import LexicalScorer  # noqa: E402
-
 OVERRIDES = ["search.n_trials=2", "lightgbm.num_threads=1", "lightgbm.n_estimators=300"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, lexical_scorer):
     out = tmp_path_factory.mktemp("train-data")
     generate_dataset(
         GeneratorConfig(n_tickets=2500, seed=13, truth_fraction=0.3), out, progress=False
@@ -34,7 +29,7 @@ def trained(tmp_path_factory):
     from features.schema import read_dataset
 
     data = read_dataset(out)
-    table = build_feature_table(data, LexicalScorer())
+    table = build_feature_table(data, lexical_scorer)
     truth = pd.read_parquet(out / "ground_truth.parquet")
     cfg, raw = load_config(overrides=OVERRIDES)
     return out, data, table, truth, cfg, raw, train_model(table, cfg, truth)

@@ -17,15 +17,15 @@ from cli.main import app
 from models.policy import Bands, ThresholdPolicy
 from models.registry import load_policy
 from sources.synthetic.generate import GeneratorConfig, generate_dataset
-from training.config import load_config
-from training.jobs import run_training
-from training.policy_store import save_policy
-from training.thresholds import (
+from training.alerts import (
     best_ticket_precision,
     candidate_thresholds,
     days_covered,
     ticket_table,
 )
+from training.config import load_config
+from training.jobs import run_training
+from training.policy_store import save_policy
 from training.tuning import (
     ConstraintError,
     expected_figures,
