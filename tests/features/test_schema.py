@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.schema import DataValidationError, read_dataset, validate_tables, write_dataset
+from features.schema import (
+    EVENT_REQUIRED_FIELDS,
+    EVENT_TYPES,
+    TABLES,
+    DataValidationError,
+    read_dataset,
+    validate_tables,
+    write_dataset,
+)
 
 
 def _validate(t: dict[str, pd.DataFrame]):
@@ -97,6 +105,31 @@ def test_required_value_missing(tiny_tables):
 def test_assignment_needs_team(tiny_tables):
     tiny_tables["events"].loc[1, "team"] = None
     _expect(tiny_tables, "events.parquet", 1, "team", ["'assignment' event needs a value"])
+
+
+def test_event_required_fields_name_known_types_and_columns():
+    event_columns = {c.name for c in TABLES["events"]}
+    assert set(EVENT_REQUIRED_FIELDS) <= set(EVENT_TYPES)
+    for fields in EVENT_REQUIRED_FIELDS.values():
+        assert fields and set(fields) <= event_columns
+
+
+@pytest.mark.parametrize(
+    ("etype", "column"),
+    [(etype, col) for etype, cols in EVENT_REQUIRED_FIELDS.items() for col in cols],
+)
+def test_each_event_type_needs_its_fields(tiny_tables, etype, column):
+    ev = tiny_tables["events"]
+    # Row 2 becomes a complete event of this type, then loses one of its fields.
+    ev.loc[2, "event_type"] = etype
+    ev.loc[2, ["team", "tier", "status", "priority", "csat"]] = ["frontline", 1, "open", "P2", 4]
+    ev.loc[2, column] = None
+    _expect(tiny_tables, "events.parquet", 2, column, [f"'{etype}' event needs a value"])
+
+
+def test_non_text_value_in_a_text_column(tiny_tables):
+    tiny_tables["tickets"]["subject"] = ["API down", 42]
+    _expect(tiny_tables, "tickets.parquet", 1, "subject", ["expected text, got int"])
 
 
 def test_fractional_tier(tiny_tables):

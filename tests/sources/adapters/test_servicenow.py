@@ -1,57 +1,27 @@
-"""Adapters over real IT-incident logs: mapping, labels, quirks, no end-of-case leakage.
-
-Small slices of the shared logs (first cases only), read from ../shared/data next to the repo.
-"""
+"""The ServiceNow adapter (UCI incident event log): mapping, labels, quirks, no leakage."""
 
 from __future__ import annotations
 
 import gzip
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from features.pipeline import build_feature_table
 from features.registry import FEATURE_NAMES
-from features.schema import read_dataset, validate_tables, write_dataset
-from sources.adapters import AdapterError, ingest
+from sources.adapters import AdapterError
 from sources.adapters.servicenow import (
     END_OF_CASE,
+    bulk_closures,
     map_servicenow,
     read_servicenow_rows,
 )
-from sources.adapters.xes import map_bpi, read_xes_events
-from training.config import SplitConfig
-from training.prefix import case_split, prefix_lengths, prefix_table
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "incidents"
-XES = SHARED / "bpi2013" / "bpi2013_incidents_dev.xes.gz"
-CSV = SHARED / "uci-servicenow" / "incident_event_log_dev.csv.gz"
-N_CASES = 60
-N_INCIDENTS = 120
-
-needs_logs = pytest.mark.skipif(
-    not (XES.exists() and CSV.exists()),
-    reason=f"the shared incident logs are not in {SHARED} (see ../shared/data/README.md)",
-)
-pytestmark = needs_logs
 
 
 def utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
-
-
-@pytest.fixture(scope="module")
-def bpi_raw() -> pd.DataFrame:
-    return read_xes_events(XES, limit=N_CASES)
-
-
-@pytest.fixture(scope="module")
-def sn_rows() -> pd.DataFrame:
-    return read_servicenow_rows(CSV, limit=N_INCIDENTS)
 
 
 def _features(data) -> pd.DataFrame:
@@ -60,97 +30,8 @@ def _features(data) -> pd.DataFrame:
     )
 
 
-# ------------------------------------------------------------------------------------------
-# BPI 2013 (XES)
-# ------------------------------------------------------------------------------------------
-def test_xes_reader_takes_the_first_traces(bpi_raw):
-    assert bpi_raw["case_id"].nunique() == N_CASES
-    assert bpi_raw["case_id"].iloc[0] == "1-467153946"
-    assert (bpi_raw.groupby("case_id").size() >= 1).all()
-
-
-def test_bpi_mapping_of_a_hand_checked_case(bpi_raw):
-    data = map_bpi(bpi_raw, "hierarchical").data
-    t = data.tickets.set_index("ticket_id").loc["1-467153946"]
-    # +01:00 / +02:00 offsets become UTC; created at the first event.
-    assert t["created_at"] == utc("2011-01-31 10:12:22")
-    assert t["priority"] == "P2"  # impact Medium
-    assert t["product_area"] == "PROD453"
-    assert t["closed_at"] == utc("2012-05-22 23:22:25")  # the Siebel "Closed" event
-    assert pd.isna(data.accounts.set_index("account_id").loc["bpi:1-467153946", "arr"])
-
-    ev = data.events[data.events["ticket_id"] == "1-467153946"]
-    asg = ev[ev["event_type"] == "assignment"]
-    assert asg["team"].tolist()[:4] == ["S42", "N52 2nd", "O3 3rd", "G140 2nd"]
-    assert asg["tier"].tolist()[:4] == [1, 2, 3, 2]
-    # Queued: handed to a team, nobody in it holds the case yet.
-    assert pd.isna(asg["agent_id"].iloc[1]) and asg["agent_id"].iloc[0] == "Adam"
-    first = ev[ev["source_seq"] == 1]
-    assert first["event_type"].tolist() == ["assignment", "status_change"]
-    assert first["status"].iloc[1] == "open"
-    # Row 2 changes nothing the model knows: a note without text.
-    assert ev.loc[ev["source_seq"] == 2, "event_type"].tolist() == ["internal_note"]
-    assert ev["text"].isna().all()
-    # Every source event is represented, in order.
-    assert sorted(ev["source_seq"].unique()) == list(range(1, 41))
-    last = ev[ev["source_seq"] == 40]
-    assert last["status"].iloc[-1] == "closed" and last["actor"].iloc[-1] == "system"
-
-
-def test_bpi_labels_on_a_hand_checked_case(bpi_raw):
-    expected = {
-        # First event at a 2nd-line team (N52 2nd, Queued).
-        "hierarchical": utc("2011-01-31 10:19:05"),
-        # First event at a 3rd-line team (O3 3rd).
-        "third_line": utc("2011-02-03 07:28:58"),
-        # Back at N52 2nd after O3 3rd and G140 2nd.
-        "ping_pong": utc("2011-04-05 16:02:01"),
-    }
-    for label, when in expected.items():
-        out = map_bpi(bpi_raw, label).data.outcomes.set_index("ticket_id")
-        assert out.loc["1-467153946", "escalated_at"] == when, label
-        assert out.loc["1-467153946", "escalation_type"] == "other"
-
-
-def test_bpi_label_shares_on_the_slice(bpi_raw):
-    res = map_bpi(bpi_raw, "hierarchical")
-    starts = res.data.tickets.set_index("ticket_id")["start_tier"]
-    out = res.data.outcomes.set_index("ticket_id")
-    created = res.data.tickets.set_index("ticket_id")["created_at"]
-    # Cases that start above 1st line are escalated at intake: no snapshot to score.
-    above = starts[starts > 1].index
-    assert (out.loc[above, "escalated_at"] == created[above]).all()
-    assert res.report["outcome"]["escalated_at_intake_no_snapshot"] == len(above)
-    table = build_feature_table(res.data, None)
-    assert not set(above) & set(table["ticket_id"])
-    # Snapshots stop at the escalation: no feature has seen a 2nd/3rd-line team.
-    assert (table["ticket_tier_max"].dropna() == 1).all()
-
-
-def test_bpi_ping_pong_snapshots_see_no_bounceback(bpi_raw):
-    table = build_feature_table(map_bpi(bpi_raw, "ping_pong").data, None)
-    assert (table["ticket_bounceback_count"] == 0).all()
-    assert table["label"].sum() > 0
-
-
-def test_xes_bad_input_is_a_clear_error(tmp_path):
-    with pytest.raises(AdapterError, match="no such file"):
-        read_xes_events(tmp_path / "missing.xes.gz")
-    html = tmp_path / "page.xes"
-    html.write_text("<html><body>not a log</body></html>")
-    with pytest.raises(AdapterError, match="not an XES log"):
-        read_xes_events(html)
-    with pytest.raises(AdapterError, match="not readable XML"):
-        read_xes_events(CSV)
-    with pytest.raises(AdapterError, match="label"):
-        ingest("xes", XES, "sla_missed")
-
-
-# ------------------------------------------------------------------------------------------
-# ServiceNow (UCI incident log)
-# ------------------------------------------------------------------------------------------
 def test_servicenow_reader_takes_the_first_incidents(sn_rows):
-    assert sn_rows["number"].nunique() == N_INCIDENTS
+    assert sn_rows["number"].nunique() == 120
     assert sn_rows["number"].iloc[0] == "INC0000045"
 
 
@@ -244,8 +125,6 @@ def test_servicenow_quirks_are_reported(sn_rows):
 
 
 def test_bulk_closure_is_flagged_not_dropped():
-    from sources.adapters.servicenow import bulk_closures
-
     normal = pd.Series(pd.date_range("2016-03-01", periods=500, freq="37min", tz="UTC"))
     bulk = pd.Series([utc("2016-03-24 18:40")] * 300)
     flags = bulk_closures(pd.concat([normal, bulk], ignore_index=True))
@@ -303,78 +182,17 @@ def test_first_row_fields_ignore_later_values(sn_rows):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_servicenow_bad_input_is_a_clear_error(tmp_path):
+def test_servicenow_bad_input_is_a_clear_error(tmp_path, servicenow_log):
     with pytest.raises(AdapterError, match="no such file"):
         read_servicenow_rows(tmp_path / "missing.csv")
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n")
     with pytest.raises(AdapterError, match="missing column"):
         read_servicenow_rows(other)
-    with gzip.open(CSV, "rt") as fh:
+    with gzip.open(servicenow_log, "rt") as fh:
         head = "".join(fh.readline() for _ in range(4))
     bad = tmp_path / "bad.csv"
     bad.write_text(head.replace("29/2/2016 01:16", "2016-02-29T01:16", 1))  # opened_at
     with pytest.raises(AdapterError, match="not a d/m/Y H:M date"):
         map_servicenow(read_servicenow_rows(bad))
     assert pd.read_csv(io.StringIO(head)).shape[0] == 3
-
-
-# ------------------------------------------------------------------------------------------
-# Both: the validating reader, the prefix evaluation, the command
-# ------------------------------------------------------------------------------------------
-def test_outputs_pass_the_validating_reader(tmp_path, bpi_raw, sn_rows):
-    for name, res in (("bpi", map_bpi(bpi_raw)), ("sn", map_servicenow(sn_rows))):
-        d = res.data
-        validate_tables(d.accounts, d.tickets, d.events, d.outcomes)
-        write_dataset(d, tmp_path / name)
-        back = read_dataset(tmp_path / name)
-        assert back.summary() == d.summary()
-        assert back.accounts["arr"].isna().all()  # no ARR in either log: missing, not invented
-        table = build_feature_table(back, None)
-        assert table["customer_sentiment_last"].isna().all()
-        assert table["account_arr"].isna().all()
-
-
-def test_prefix_lengths_and_table(sn_rows):
-    data = map_servicenow(sn_rows, "sla_missed").data
-    table = build_feature_table(data, None)
-    table["prefix"] = prefix_lengths(data.events, table)
-    one = table[table["ticket_id"] == "INC0000047"]
-    # Two rows share 1/3/2016 09:14: one snapshot after rows 6 and 7.
-    assert one["prefix"].tolist() == [1, 2, 3, 4, 5, 7, 8]
-    rows = prefix_table(table, np.linspace(0, 1, len(table)), (1, 3))
-    assert [r["prefix"] for r in rows] == ["k=1", "k=3", "all snapshots"]
-    assert rows[0]["tickets"] == table["ticket_id"].nunique()
-
-
-def test_case_split_is_by_ticket_and_deterministic(sn_rows):
-    table = build_feature_table(map_servicenow(sn_rows).data, None)
-    cfg = SplitConfig(train=0.6, calibration=0.2, test=0.2, early_stopping_share=0.15)
-    a, b = case_split(table, cfg), case_split(table.iloc[::-1], cfg)
-    assert (a == b.reindex(a.index)).all()
-    assert (table.assign(s=a).groupby("ticket_id")["s"].nunique() == 1).all()
-    assert set(a) == {"train", "calibration", "test"}
-
-
-def test_ingest_command(tmp_path):
-    from cli.main import app
-
-    runner = CliRunner()
-    out = tmp_path / "sn"
-    res = runner.invoke(
-        app,
-        ["ingest", "--format", "servicenow", str(CSV), "--out", str(out), "--limit", "40"],
-    )
-    assert res.exit_code == 0, res.output
-    assert "rows_dropped_dated_before_opened_at" in res.stdout
-    assert read_dataset(out).summary()["tickets"] == 40
-    assert (out / "ingest_report.json").exists()
-    for args, message in (
-        (["--format", "xes", str(CSV)], "not readable XML"),
-        (["--format", "servicenow", str(tmp_path / "nope.csv")], "no such file"),
-        (["--format", "json", str(CSV)], "--format must be one of"),
-        (["--format", "servicenow", "--label", "ping_pong", str(CSV)], "not offered"),
-    ):
-        res = runner.invoke(app, ["ingest", *args, "--out", str(tmp_path / "x")])
-        assert res.exit_code == 2, args
-        assert message in res.output and "Traceback" not in res.output

@@ -1,56 +1,23 @@
-"""The life of one synthetic ticket: a discrete-event process driven by a hidden frustration.
+"""The life of one synthetic ticket: a discrete-event process over its hidden state.
 
-A ticket is a small state machine (who holds it, at which tier, what it waits for) plus a hidden
-frustration ``F`` in [0, 1] that rises with delays, unanswered follow-ups, SLA breaches, handoffs,
-bouncebacks and reopens, and falls with progress. Pending actions are *clocks* (agent reply,
-customer reply, follow-up, close, reopen) whose delays are log-normal; a clock remembers when it
-started so that its remaining delay can be re-drawn conditionally on the time already elapsed.
-
-Escalation is a hazard process: between two events the hazard per hour is constant,
-
-    h = h0 * exp(bF*F + bArr*log10(ARR/30k) + bBreach*breached + bThreat*threatened
-                 + bStrategic*strategic) * status_factor
-
-and the ticket escalates at the first time the cumulative hazard exceeds an Exp(1) draw. The path
-before escalation does not depend on that draw, so the true probability that a ticket escalates
-after time t, given its full state at t, is ``1 - E[exp(-Lambda(t, end))]`` over futures simulated
-from that state: :func:`true_probability` estimates it by re-simulation (Rao-Blackwellised, so a
-few replicates suffice).
+Each step advances to the next due clock (:class:`~sources.synthetic.state.Clock`) and applies
+it: replies, follow-ups, handoffs between tiers, bouncebacks, resolution, reopen, close. The
+process emits event tuples and, when given a text bank, their wording; without one (ground-truth
+re-simulation) only the state moves. Frustration rises with delays, unanswered follow-ups, SLA
+breaches, handoffs, bouncebacks and reopens, and falls with progress.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
 
 from features.calendar import Calendar
+from sources.synthetic.state import Clock, TicketState, hazard, lognormal_after
+from sources.synthetic.text import TextBank
 
-_ND = NormalDist()
-
-# Hazard parameters (per hour). h0 is tuned so that about 5% of tickets escalate.
-H0 = 0.00009
-B_F = 5.0
-B_ARR = 0.55
-B_BREACH = 0.45
-B_THREAT = 0.6
-B_STRATEGIC = 0.35
-STATUS_FACTOR = {
-    "new": 1.0,
-    "open": 1.0,
-    "pending_internal": 1.0,
-    "pending_customer": 0.45,
-    "solved": 0.15,
-}
-
-CATEGORY_TO_TYPE = {
-    "billing": "billing_dispute",
-    "technical": "technical_failure",
-    "contract": "contract_legal",
-    "security": "security",
-    "howto": "other",
-}
 TIER2_TEAM = {
     "billing": "billing_ops",
     "contract": "account_management",
@@ -66,6 +33,7 @@ RESOLVE_P = 0.5
 
 
 def tier2_team(category: str, product_area: str) -> str:
+    """The tier-2 team that owns tickets of this category and product area."""
     if category == "technical":
         return (
             "integrations_specialists"
@@ -76,33 +44,8 @@ def tier2_team(category: str, product_area: str) -> str:
 
 
 def tier3_team(outage: bool) -> str:
+    """The tier-3 team: SRE during an outage, engineering otherwise."""
     return "sre" if outage else "engineering"
-
-
-class Clock:
-    """A pending action: started at ``start``; due at ``due`` (epoch hours)."""
-
-    __slots__ = ("start", "median", "sigma", "due", "working")
-
-    def __init__(self, start: float, median: float, sigma: float, due: float, working: bool):
-        self.start, self.median, self.sigma, self.due, self.working = (
-            start,
-            median,
-            sigma,
-            due,
-            working,
-        )
-
-
-def lognormal_after(rng: random.Random, median: float, sigma: float, elapsed: float) -> float:
-    """A log-normal delay conditioned on being longer than ``elapsed``."""
-    mu = math.log(median)
-    if elapsed <= 0:
-        return math.exp(mu + sigma * rng.gauss(0.0, 1.0))
-    lo = _ND.cdf((math.log(elapsed) - mu) / sigma)
-    u = lo + (1.0 - lo) * rng.random()
-    u = min(max(u, 1e-12), 1.0 - 1e-12)
-    return max(elapsed, math.exp(mu + sigma * _ND.inv_cdf(u)))
 
 
 @dataclass
@@ -111,66 +54,14 @@ class Environment:
 
     frontline: Calendar  # tier-1 coverage
     specialist: Calendar  # tier-2/3 coverage
-    load_multiplier: object  # callable(team, t, rng, commit) -> (agent_id, multiplier)
-
-
-class TicketState:
-    """Everything about a ticket that drives its future (the hidden state)."""
-
-    __slots__ = (
-        "t",
-        "F",
-        "status",
-        "tier",
-        "team",
-        "agent",
-        "needed_tier",
-        "priority",
-        "breached",
-        "responded",
-        "unanswered",
-        "wait_since",
-        "reopens",
-        "visited",
-        "threat",
-        "clocks",
-        "outage",
-        "outage_end",
-        "category",
-        "area",
-        "arr_term",
-        "strategic",
-        "bounce_p",
-        "load_mult",
-        "created",
-        "sla_due",
-        "helpfulness",
-        "channel",
-    )
-
-    def copy(self) -> TicketState:
-        new = TicketState.__new__(TicketState)
-        for name in TicketState.__slots__:
-            setattr(new, name, getattr(self, name))
-        new.visited = set(self.visited)
-        new.clocks = {
-            k: Clock(c.start, c.median, c.sigma, c.due, c.working) for k, c in self.clocks.items()
-        }
-        return new
-
-
-def hazard(s: TicketState) -> float:
-    """Escalation hazard per hour in the current state."""
-    if s.status == "closed":
-        return 0.0
-    x = B_F * s.F + s.arr_term + B_BREACH * s.breached + B_THREAT * s.threat
-    return H0 * math.exp(x) * STATUS_FACTOR[s.status]
+    # (team, t, rng, commit) -> (agent_id, reply slowdown); commit updates the team's usual load
+    load_multiplier: Callable[[str, float, random.Random, bool], tuple[str, float]]
 
 
 class TicketProcess:
     """Runs a ticket's events from a state. Text is produced only when a text bank is given."""
 
-    def __init__(self, env: Environment, text=None) -> None:
+    def __init__(self, env: Environment, text: TextBank | None = None) -> None:
         self.env = env
         self.text = text
         self._handlers = {
@@ -524,16 +415,3 @@ class TicketProcess:
             self._tick(s, rng)
             score = round(5.0 - 4.2 * s.F + rng.gauss(0.0, 0.7))
             self._emit(out, s, "csat", "customer", csat=min(5, max(1, score)), agent=False)
-
-
-def true_probability(
-    process: TicketProcess, state: TicketState, rng: random.Random, replicates: int, h_scale=1.0
-) -> float:
-    """P(escalates after state.t | state): mean over re-simulated futures of 1 - exp(-Lambda)."""
-    survive = 0.0
-    for _ in range(replicates):
-        s = state.copy()
-        process.redraw(s, rng)
-        lam = process.run(s, rng, None)
-        survive += math.exp(-h_scale * lam)
-    return 1.0 - survive / replicates
