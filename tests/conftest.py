@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cli.common import apply_runtime_env
 from features.text import SIGNAL_COLUMNS
+from sources.adapters.servicenow import read_servicenow_rows
+from sources.adapters.xes import read_xes_events
 
 apply_runtime_env()  # the test run is an entry point: offline, no telemetry
 
@@ -104,3 +108,37 @@ class LexicalScorer:
 def lexical_scorer() -> LexicalScorer:
     return LexicalScorer()
 
+
+# The real incident logs live in ../shared/data/incidents next to the repository (see
+# ../shared/data/README.md); a test that needs one is skipped when it is not there.
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "incidents"
+
+
+def _log(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"the shared incident log {path} is missing (see ../shared/data/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def xes_log() -> Path:
+    """The BPI Challenge 2013 incidents, development slice (XES, gzipped)."""
+    return _log(SHARED / "bpi2013" / "bpi2013_incidents_dev.xes.gz")
+
+
+@pytest.fixture(scope="session")
+def servicenow_log() -> Path:
+    """The UCI ServiceNow incident event log, development slice (CSV, gzipped)."""
+    return _log(SHARED / "uci-servicenow" / "incident_event_log_dev.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def bpi_raw(xes_log: Path) -> pd.DataFrame:
+    """The first 60 cases of the BPI log, as read (tests must not modify it)."""
+    return read_xes_events(xes_log, limit=60)
+
+
+@pytest.fixture(scope="session")
+def sn_rows(servicenow_log: Path) -> pd.DataFrame:
+    """The rows of the first 120 ServiceNow incidents, as read (tests must not modify it)."""
+    return read_servicenow_rows(servicenow_log, limit=120)
