@@ -76,9 +76,9 @@ def main() -> None:
 
     import torch
 
+    from models.build import build_sentiment
     from models.encoder import TorchSentimentReference
     from models.sentiment import SentimentModel
-    from training.sentiment_train import build_sentiment
 
     torch.set_num_threads(args.threads)
     build_sentiment()

@@ -64,13 +64,10 @@ def train_sentiment_command(
     """
 
     setup(verbose)
-    from training.sentiment_train import (
-        DEFAULT_DATA_DIR,
-        SentimentTrainConfig,
-        evaluate_built,
-        fit_intent_heads,
-        train_sentiment,
-    )
+    from training.sentiment.data import DEFAULT_DATA_DIR
+    from training.sentiment.evaluate import evaluate_built
+    from training.sentiment.intents import fit_intent_heads
+    from training.sentiment.train import SentimentTrainConfig, train_sentiment
 
     if evaluate_only:
         try:
@@ -108,7 +105,7 @@ def build_sentiment_command(
     """
 
     setup(verbose)
-    from training.sentiment_train import build_sentiment
+    from models.build import build_sentiment
 
     typer.echo(str(build_sentiment(force=force)))
 

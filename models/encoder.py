@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 
 def pooled_encoder(model: torch.nn.Module) -> torch.nn.Module:
+    """Wrap a BERT-style ``model`` as ``(input_ids, attention_mask) -> (n, 384)`` embeddings.
+
+    ``model`` must return an object with ``last_hidden_state`` ``(n, tokens, 384)``.
+    """
     import torch
 
     class PooledEncoder(torch.nn.Module):
@@ -54,6 +58,7 @@ def pooled_encoder(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def base_model(attn_implementation: str = "eager") -> torch.nn.Module:
+    """The packaged all-MiniLM-L6-v2 transformer without its pooler, from local files only."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 

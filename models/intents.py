@@ -2,22 +2,19 @@
 
 Small logistic-regression heads over the same L2-normalised MiniLM embedding the sentiment head
 uses (:meth:`models.sentiment.SentimentModel.embed`, cached), so one encoder pass serves both.
-The heads are trained by :func:`train_intents` on the phrases committed in
-``models/artifacts/intent_phrases.json`` and stored in ``intent_head.safetensors``; thresholds
-are tuned by cross-validation on those phrases. The labelled evaluation messages in
-``tests/models/intent_messages.jsonl`` are never used for training.
+The heads are trained by ``training.sentiment.intents.train_intents`` on the phrases committed
+in ``models/artifacts/intent_phrases.json`` and stored in ``intent_head.safetensors``, one row
+per intent in :data:`features.text.INTENTS` order (the file's metadata names the order and is
+checked at load).
 
 Intents (multi-label): legal threat, churn/cancellation, demand for a manager or executive,
-security/breach, outage/technical failure, billing dispute, repeated "any update?" follow-up.
+security/breach, billing dispute, outage/technical failure, repeated "any update?" follow-up.
 Escalation type (one per message): billing_dispute, technical_failure, contract_legal, security,
 other.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,41 +23,16 @@ import numpy as np
 import pandas as pd
 
 from features.schema import ESCALATION_TYPES
-from models.sentiment import ARTIFACTS_DIR, SentimentArtifactsMissing, SentimentModel, softmax
-
-log = logging.getLogger(__name__)
-
-INTENTS: tuple[str, ...] = (
-    "legal",
-    "churn",
-    "executive",
-    "security",
-    "outage",
-    "billing",
-    "follow_up",
+from features.text import INTENTS
+from models.sentiment import (
+    ARTIFACTS_DIR,
+    SentimentArtifactsMissing,
+    SentimentModel,
+    load_sentiment_model,
+    softmax,
 )
-PHRASES_FILE = "intent_phrases.json"
+
 INTENT_HEAD_FILE = "intent_head.safetensors"
-
-
-def read_examples(path: Path) -> list[dict[str, Any]]:
-    """Labelled messages ``{"text", "intents": [...], "type"}`` from a JSON or JSON-lines file."""
-    path = Path(path)
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    else:
-        rows = json.loads(path.read_text())["examples"]
-    for row in rows:
-        unknown = set(row["intents"]) - set(INTENTS)
-        if unknown or row["type"] not in ESCALATION_TYPES:
-            raise ValueError(f"{path}: unknown label in {row!r}")
-    return rows
-
-
-def _labels(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    Y = np.array([[name in row["intents"] for name in INTENTS] for row in rows], dtype=bool)
-    types = np.array([ESCALATION_TYPES.index(row["type"]) for row in rows])
-    return Y, types
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -72,20 +44,34 @@ class IntentModel:
 
     Args:
         sentiment: the loaded sentiment model whose (cached) embeddings the heads read.
-        head_path: ``intent_head.safetensors`` written by :func:`train_intents`.
+        head_path: ``intent_head.safetensors`` written by training (``train-sentiment``).
+
+    Raises:
+        SentimentArtifactsMissing: when the head file is missing.
+        ValueError: when the head's rows are not in :data:`features.text.INTENTS` order or its
+            types not in :data:`features.schema.ESCALATION_TYPES` order (retrain the heads).
     """
 
     def __init__(
         self, sentiment: SentimentModel, head_path: Path = ARTIFACTS_DIR / INTENT_HEAD_FILE
     ) -> None:
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
 
         if not Path(head_path).exists():
             raise SentimentArtifactsMissing(
                 f"intent head {head_path} is missing: run `escalation-risk train-sentiment "
                 "--intents-only`"
             )
-        tensors = load_file(str(head_path))
+        with safe_open(str(head_path), framework="numpy") as fh:
+            metadata = fh.metadata() or {}
+            tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+        for key, expected in (("intents", INTENTS), ("escalation_types", ESCALATION_TYPES)):
+            stored = tuple(metadata.get(key, "").split(","))
+            if stored != expected:
+                raise ValueError(
+                    f"{head_path} holds {key} {stored}, expected {expected}: run "
+                    "`escalation-risk train-sentiment --intents-only`"
+                )
         self.sentiment = sentiment
         self.intent_weight_ = tensors["intent_weight"]
         self.intent_bias_ = tensors["intent_bias"]
@@ -96,6 +82,10 @@ class IntentModel:
     def intent_proba_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, 7)`` independent probabilities, columns in :data:`INTENTS` order."""
         return _sigmoid(embeddings @ self.intent_weight_.T + self.intent_bias_)
+
+    def intent_flags_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
+        """``(n, 7)`` bool, probability >= the intent's tuned threshold, :data:`INTENTS` order."""
+        return self.intent_proba_from_embeddings(embeddings) >= self.thresholds_
 
     def type_proba_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, 5)`` probabilities summing to 1, columns in :data:`ESCALATION_TYPES` order."""
@@ -137,126 +127,4 @@ class IntentModel:
 
 def load_intent_model(sentiment: SentimentModel | None = None) -> IntentModel:
     """Load the intent heads over ``sentiment`` (or over a freshly loaded sentiment model)."""
-    if sentiment is None:
-        from models.sentiment import load_sentiment_model
-
-        sentiment = load_sentiment_model()
-    return IntentModel(sentiment)
-
-
-def _fit_binary(X: np.ndarray, y: np.ndarray, C: float, seed: int) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed).fit(
-        X, y
-    )
-
-
-def train_intents(
-    sentiment: SentimentModel,
-    artifacts_dir: Path = ARTIFACTS_DIR,
-    seed: int = 13,
-    C_grid: Sequence[float] = (1.0, 4.0, 16.0, 64.0),
-) -> dict[str, Any]:
-    """Fit the intent and escalation-type heads on the committed phrases; write the head file.
-
-    C is chosen and each intent's threshold tuned (max F1, clipped to [0.3, 0.8]) on 5-fold
-    out-of-fold probabilities over the phrases.
-
-    Returns:
-        A report: number of phrases, chosen C, thresholds, cross-validated F1 per intent.
-    """
-    from safetensors.numpy import save_file
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import KFold
-
-    path = Path(artifacts_dir) / PHRASES_FILE
-    rows = read_examples(path)
-    X = sentiment.embed([row["text"] for row in rows])
-    Y, types = _labels(rows)
-    folds = list(KFold(5, shuffle=True, random_state=seed).split(X))
-
-    def oof(C: float) -> np.ndarray:
-        out = np.zeros(Y.shape, dtype=np.float64)
-        for train_idx, test_idx in folds:
-            for j in range(len(INTENTS)):
-                clf = _fit_binary(X[train_idx], Y[train_idx, j], C, seed)
-                out[test_idx, j] = clf.predict_proba(X[test_idx])[:, 1]
-        return out
-
-    grid = np.round(np.arange(0.3, 0.81, 0.05), 2)
-    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
-    for C in C_grid:
-        proba = oof(C)
-        thresholds = np.array(
-            [
-                grid[int(np.argmax([f1_score(Y[:, j], proba[:, j] >= t) for t in grid]))]
-                for j in range(len(INTENTS))
-            ]
-        )
-        f1 = np.array(
-            [f1_score(Y[:, j], proba[:, j] >= thresholds[j]) for j in range(len(INTENTS))]
-        )
-        log.info("intents C=%s cv F1 %s", C, np.round(f1, 3))
-        if best is None or f1.mean() > best[0]:
-            best = (float(f1.mean()), C, thresholds, f1)
-    assert best is not None
-    _, C, thresholds, cv_f1 = best
-    weight = np.zeros((len(INTENTS), X.shape[1]), np.float32)
-    bias = np.zeros(len(INTENTS), np.float32)
-    for j in range(len(INTENTS)):
-        clf = _fit_binary(X, Y[:, j], C, seed)
-        weight[j], bias[j] = clf.coef_[0], clf.intercept_[0]
-    type_clf = LogisticRegression(
-        C=C, class_weight="balanced", max_iter=5000, random_state=seed
-    ).fit(X, types)
-    phrases_sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    save_file(
-        {
-            "intent_weight": weight,
-            "intent_bias": bias,
-            "intent_threshold": thresholds.astype(np.float32),
-            # sklearn may hold coef_ in Fortran order; safetensors writes raw C-order bytes.
-            "type_weight": np.ascontiguousarray(type_clf.coef_, dtype=np.float32),
-            "type_bias": np.ascontiguousarray(type_clf.intercept_, dtype=np.float32),
-        },
-        str(Path(artifacts_dir) / INTENT_HEAD_FILE),
-        metadata={
-            "intents": ",".join(INTENTS),
-            "escalation_types": ",".join(ESCALATION_TYPES),
-            "phrases_sha256": phrases_sha,
-        },
-    )
-    return {
-        "n_phrases": len(rows),
-        "C": C,
-        "thresholds": dict(zip(INTENTS, thresholds.round(2).tolist(), strict=True)),
-        "cv_f1": dict(zip(INTENTS, cv_f1.round(3).tolist(), strict=True)),
-        "phrases_sha256": phrases_sha,
-    }
-
-
-def evaluate_intents(model: IntentModel, path: Path) -> dict[str, Any]:
-    """Precision and recall per intent, and escalation-type accuracy, on a labelled file.
-
-    Returns:
-        ``{"intents": {intent: {"precision", "recall", "support"}}, "type_accuracy", "n"}``.
-    """
-    from sklearn.metrics import precision_score, recall_score
-
-    rows = read_examples(path)
-    Y, types = _labels(rows)
-    pred = model.predict([row["text"] for row in rows])
-    report: dict[str, Any] = {"intents": {}}
-    for j, name in enumerate(INTENTS):
-        y_pred = pred[name].to_numpy()
-        report["intents"][name] = {
-            "precision": round(float(precision_score(Y[:, j], y_pred, zero_division=0)), 3),
-            "recall": round(float(recall_score(Y[:, j], y_pred, zero_division=0)), 3),
-            "support": int(Y[:, j].sum()),
-        }
-    predicted_types = np.array([ESCALATION_TYPES.index(t) for t in pred["escalation_type"]])
-    report["type_accuracy"] = round(float((predicted_types == types).mean()), 3)
-    report["n"] = len(rows)
-    return report
+    return IntentModel(sentiment if sentiment is not None else load_sentiment_model())

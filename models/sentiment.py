@@ -18,12 +18,12 @@ import json
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from cachetools import LRUCache
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 BUILD_DIR = ARTIFACTS_DIR / "build"
@@ -96,40 +96,44 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-class _LRUCache:
-    """A small thread-safe LRU map from text key to embedding."""
+class EmbeddingCache:
+    """A thread-safe LRU map from text key to embedding, counting hits and misses.
+
+    A ``cachetools.LRUCache`` under a lock (its reads reorder entries, so they need it too).
+    ``maxsize`` 0 disables caching.
+    """
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._data: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._data: LRUCache[bytes, np.ndarray] = LRUCache(maxsize=max(maxsize, 1))
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get_many(self, keys: Sequence[bytes]) -> list[np.ndarray | None]:
+        """The cached embedding of each key, or None; found keys become the most recent."""
         out: list[np.ndarray | None] = []
         with self._lock:
             for key in keys:
-                value = self._data.get(key)
-                if value is None:
-                    self.misses += 1
-                else:
-                    self._data.move_to_end(key)
+                # Indexing, not .get(): one lookup on the hit path (.get tests membership first).
+                try:
+                    out.append(self._data[key])
                     self.hits += 1
-                out.append(value)
+                except KeyError:
+                    out.append(None)
+                    self.misses += 1
         return out
 
     def put_many(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
+        """Store embeddings, evicting the least recently used beyond ``maxsize``."""
         if self.maxsize <= 0:
             return
         with self._lock:
             for key, value in items:
                 self._data[key] = value
-                self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
 
     def clear(self) -> None:
+        """Drop every entry and reset the counts."""
         with self._lock:
             self._data.clear()
             self.hits = self.misses = 0
@@ -214,7 +218,7 @@ class SentimentModel:
             )
             self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sentiment")
         self.head_weight_, self.head_bias_ = load_head(Path(head_path))
-        self.cache = _LRUCache(cache_size)
+        self.cache = EmbeddingCache(cache_size)
         info_path = build_dir / BUILD_INFO_FILE
         self.build_info: dict[str, Any] = (
             json.loads(info_path.read_text()) if info_path.exists() else {}

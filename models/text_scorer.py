@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from features.text import INTENTS, SIGNAL_COLUMNS
-from models.intents import INTENTS as HEAD_ORDER
 from models.intents import IntentModel, load_intent_model
 from models.sentiment import ARTIFACTS_DIR, SentimentModel, load_sentiment_model, softmax
 
@@ -36,10 +35,11 @@ class TransformerTextScorer:
         # IntentModel.predict computed from the same embeddings.
         emb = self.sentiment.embed(texts)
         proba = np.asarray(softmax(self.sentiment.logits_from_embeddings(emb)), dtype="float64")
-        flags = self.intents.intent_proba_from_embeddings(emb) >= self.intents.thresholds_
+        # The intent head's columns are in features.text.INTENTS order (checked at load).
+        flags = self.intents.intent_flags_from_embeddings(emb)
         out = {"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]}
-        for intent in INTENTS:
-            out[f"intent_{intent}"] = flags[:, HEAD_ORDER.index(intent)].astype("float64")
+        for j, intent in enumerate(INTENTS):
+            out[f"intent_{intent}"] = flags[:, j].astype("float64")
         return pd.DataFrame(out)
 
 

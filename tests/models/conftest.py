@@ -13,7 +13,7 @@ SHARED_SENTIMENT = REPO_ROOT.parent / "shared" / "data" / "sentiment"
 @pytest.fixture(scope="session")
 def sentiment_build() -> Path:
     """The build folder; builds it (about 10 s) only when missing or out of date."""
-    from training.sentiment_train import build_sentiment
+    from models.build import build_sentiment
 
     return build_sentiment()
 

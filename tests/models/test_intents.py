@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.intents import (
-    ESCALATION_TYPES,
-    INTENTS,
-    evaluate_intents,
-    read_examples,
-)
+from features.schema import ESCALATION_TYPES
+from features.text import INTENTS
+from models.intents import INTENT_HEAD_FILE, IntentModel
+from models.sentiment import ARTIFACTS_DIR
+from training.sentiment.intents import PHRASES_FILE, evaluate_intents, read_examples
 
 MESSAGES = Path(__file__).with_name("intent_messages.jsonl")
 
@@ -48,17 +47,10 @@ def test_labelled_set_is_valid_and_covers_every_label() -> None:
         assert sum(name in r["intents"] for r in rows) >= 15, name
     assert sum(not r["intents"] for r in rows) >= 30
     assert {r["type"] for r in rows} == set(ESCALATION_TYPES)
-    train_texts = {r["text"].lower() for r in read_examples(_phrases_path())}
+    train_texts = {r["text"].lower() for r in read_examples(ARTIFACTS_DIR / PHRASES_FILE)}
     assert not train_texts & {r["text"].lower() for r in rows}, (
         "test messages leaked into training"
     )
-
-
-def _phrases_path() -> Path:
-    from models.intents import PHRASES_FILE
-    from models.sentiment import ARTIFACTS_DIR
-
-    return ARTIFACTS_DIR / PHRASES_FILE
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +103,6 @@ def test_clear_cases(intent_model) -> None:
 
 
 def test_reuses_the_sentiment_embeddings(sentiment_build) -> None:
-    from models.intents import IntentModel
     from models.sentiment import SentimentModel
 
     sentiment = SentimentModel(sentiment_build, cache_size=100)
@@ -121,3 +112,33 @@ def test_reuses_the_sentiment_embeddings(sentiment_build) -> None:
     misses = sentiment.cache.misses
     intents.predict(texts)
     assert sentiment.cache.misses == misses  # no second encoder pass
+
+
+def test_head_rows_follow_the_feature_intent_order(intent_model) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(ARTIFACTS_DIR / INTENT_HEAD_FILE), framework="numpy") as fh:
+        assert tuple(fh.metadata()["intents"].split(",")) == INTENTS
+    assert intent_model.intent_weight_.shape == (len(INTENTS), 384)
+    assert intent_model.thresholds_.shape == (len(INTENTS),)
+
+
+def test_a_head_in_another_intent_order_is_refused(sentiment_model, tmp_path) -> None:
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    with safe_open(str(ARTIFACTS_DIR / INTENT_HEAD_FILE), framework="numpy") as fh:
+        metadata = dict(fh.metadata())
+        tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+    metadata["intents"] = ",".join(reversed(INTENTS))
+    path = tmp_path / INTENT_HEAD_FILE
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match="--intents-only"):
+        IntentModel(sentiment_model, path)
+
+
+def test_missing_head_names_the_command(sentiment_model, tmp_path) -> None:
+    from models.sentiment import SentimentArtifactsMissing
+
+    with pytest.raises(SentimentArtifactsMissing, match="train-sentiment"):
+        IntentModel(sentiment_model, tmp_path / INTENT_HEAD_FILE)
