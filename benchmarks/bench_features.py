@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from features.build import FeatureContext, build_features, escalation_history, make_snapshots
+from features.build import build_features, escalation_history, make_snapshots
+from features.context import FeatureContext
 from features.text import SIGNAL_COLUMNS, attach_text_signals
 from sources.synthetic.generate import GeneratorConfig, simulate
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,14 @@ class Calendar:
         target = self.cumulative(t) + np.asarray(w, dtype="float64")
         i = np.clip(np.searchsorted(self._cum, target, side="right") - 1, 0, len(self._starts) - 1)
         return self._starts[i] + (target - self._cum[i])
+
+
+@lru_cache(maxsize=1)
+def business_calendar() -> Calendar:
+    """Business hours from 2000 to 2060 (built once, on first use)."""
+    start = pd.Timestamp("2000-01-01", tz="UTC").value / 3.6e12
+    end = pd.Timestamp("2060-01-01", tz="UTC").value / 3.6e12
+    return Calendar(BUSINESS_HOURS, start, end)
 
 
 def map_values(values, mapping: dict, default: float = np.nan) -> np.ndarray:

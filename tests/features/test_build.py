@@ -1,4 +1,5 @@
-"""Point-in-time features: no leakage, one code path, defined values on odd input."""
+"""The batch and single-ticket entry points: no leakage, one code path, defined values on odd
+input, scoring snapshots."""
 
 from __future__ import annotations
 
@@ -9,51 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.build import (
-    FeatureContext,
     build_features,
     build_ticket_features,
     escalation_history,
     make_snapshots,
 )
-from features.registry import CATEGORICAL, FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
+from features.context import FeatureContext
+from features.registry import CATEGORICAL, FEATURE_NAMES
 from features.schema import EVENT_TYPES, STATUSES
-from features.text import SIGNAL_COLUMNS, attach_text_signals
-from sources.synthetic.generate import GeneratorConfig, simulate
-
-
-class LexicalScorer:
-    """A fast deterministic stand-in for the transformer (structure tests only)."""
-
-    def score_texts(self, texts):
-        s = np.array([-0.8 if "!" in t else (0.3 if "thank" in t.lower() else 0.0) for t in texts])
-        out = pd.DataFrame({"sentiment": s, "p_negative": (s < 0).astype(float)})
-        for col in SIGNAL_COLUMNS[2:]:
-            key = col.removeprefix("intent_")
-            out[col] = [float(key.split("_")[0] in t.lower()) for t in texts]
-        return out
-
-
-@pytest.fixture(scope="module")
-def small():
-    data, _ = simulate(GeneratorConfig(n_tickets=400, seed=3, truth_fraction=0.0), progress=False)
-    events = attach_text_signals(data.events, LexicalScorer())
-    snaps = make_snapshots(events, data.outcomes)
-    history = escalation_history(data.outcomes, data.tickets)
-    feats = build_features(data.accounts, data.tickets, events, snaps, history)
-    return data, events, snaps, history, feats
-
-
-def _equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(
-        a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False, atol=1e-9, rtol=0
-    )
-
-
-def test_registry_has_forty_plus_unique_features():
-    assert len(FEATURES) >= 40
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
-    assert {f.group for f in FEATURES} == {"text", "timing", "process", "account", "context"}
-    assert FEATURE_SET_VERSION.startswith("1.")
+from features.text import attach_text_signals
 
 
 def test_one_row_per_snapshot_with_every_feature(small):
@@ -104,7 +69,7 @@ def _events_after(draw, ticket_ids, after, rng_text):
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_appending_the_future_changes_no_feature(small, data):
+def test_appending_the_future_changes_no_feature(small, lexical, rows_equal, data):
     base, events, snaps, history, feats = small
     i = data.draw(st.integers(0, len(snaps) - 1))
     snap = snaps.iloc[[i]][["ticket_id", "as_of"]]
@@ -123,7 +88,7 @@ def test_appending_the_future_changes_no_feature(small, data):
         product_area=base.tickets.set_index("ticket_id").loc[tid, "product_area"],
     )
     tickets = pd.concat([base.tickets, future_ticket], ignore_index=True)
-    extra = attach_text_signals(extra, LexicalScorer())
+    extra = attach_text_signals(extra, lexical)
     extra["ts"] = extra["ts"].astype(events["ts"].dtype)
     ev = pd.concat([events, extra], ignore_index=True).sort_values(
         ["ticket_id", "ts"], kind="stable"
@@ -138,16 +103,16 @@ def test_appending_the_future_changes_no_feature(small, data):
         ignore_index=True,
     )
     again = build_features(base.accounts, tickets, ev.reset_index(drop=True), snap, hist)
-    _equal(again, feats.iloc[[i]])
+    rows_equal(again, feats.iloc[[i]])
 
 
-def test_outcomes_are_never_read(small):
+def test_outcomes_are_never_read(small, rows_equal):
     base, events, snaps, history, feats = small
     blind_tickets = base.tickets.assign(closed_at=pd.NaT)
     blind = build_features(
         base.accounts, blind_tickets, events, snaps[["ticket_id", "as_of"]], history
     )
-    _equal(blind, feats)
+    rows_equal(blind, feats)
     # Without the escalation history only the account's past-escalation count can change.
     no_hist = build_features(
         base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]], None
@@ -157,7 +122,7 @@ def test_outcomes_are_never_read(small):
     assert changed in ([], ["account_escalations_365d"])
 
 
-def test_single_ticket_path_equals_batch(small):
+def test_single_ticket_path_equals_batch(small, rows_equal):
     base, events, snaps, history, feats = small
     ctx = FeatureContext.from_data(base.accounts, base.tickets, events, history)
     rng = np.random.default_rng(0)
@@ -172,7 +137,7 @@ def test_single_ticket_path_equals_batch(small):
         ev = by_ticket[tid]
         ev = ev[ev["ts"] <= as_of].sample(frac=1.0, random_state=int(i))
         rows.append(build_ticket_features(ticket, ev, as_of, ctx))
-    _equal(pd.concat(rows), feats.iloc[picks])
+    rows_equal(pd.concat(rows), feats.iloc[picks])
 
 
 def test_between_events_time_moves_on(small):
@@ -187,14 +152,13 @@ def test_between_events_time_moves_on(small):
     assert later["ticket_age_h"].iloc[0] == pytest.approx(feats.loc[i, "ticket_age_h"] + 2)
 
 
-def test_odd_input_gives_defined_values(small, tiny_tables):
-    base, events, snaps, history, feats = small
+def test_odd_input_gives_defined_values(tiny_tables, lexical):
     t = tiny_tables
     # Unknown account fields, unknown channel and area, a ticket without any message.
     acc = t["accounts"].assign(arr=[np.nan, 12_000.0], plan=[None, "pro"], renewal_date=pd.NaT)
     tickets = t["tickets"].assign(channel=["carrier-pigeon", "chat"], product_area=[None, "x"])
     ev = t["events"][t["events"]["event_type"] != "customer_message"].reset_index(drop=True)
-    ev = attach_text_signals(ev, LexicalScorer())
+    ev = attach_text_signals(ev, lexical)
     snaps = pd.DataFrame(
         {"ticket_id": ["t1", "t2"], "as_of": tickets["created_at"] + pd.Timedelta(hours=1)}
     )
@@ -220,37 +184,62 @@ def test_as_of_before_creation_is_an_error(small):
         )
 
 
-def test_parallel_batch_equals_serial(small):
+def test_parallel_batch_equals_serial(small, rows_equal):
     base, events, snaps, history, feats = small
     two = build_features(
         base.accounts, base.tickets, events, snaps[["ticket_id", "as_of"]], history, n_jobs=2
     )
-    _equal(two, feats)
+    rows_equal(two, feats)
 
 
-def test_overlay_context_equals_batch(small):
-    """The service's view: its store may hold a ticket's older state, or not hold it at all.
-
-    Overlaying the ticket's events up to as_of must give the batch row either way.
-    """
+def test_the_serving_dict_is_the_frame_row(small):
     base, events, snaps, history, feats = small
-    rng = np.random.default_rng(1)
-    picks = rng.choice(len(snaps), 60, replace=False)
-    tickets = base.tickets.set_index("ticket_id")
-    accounts = base.accounts.set_index("account_id")
-    full = FeatureContext.from_data(base.accounts, base.tickets, events, history)
-    for i in picks:
-        tid, as_of = snaps.loc[i, "ticket_id"], snaps.loc[i, "as_of"]
-        ticket = tickets.loc[[tid]].reset_index()
-        account = accounts.loc[[ticket["account_id"].iloc[0]]].reset_index()
-        ev = events[(events["ticket_id"] == tid) & (events["ts"] <= as_of)]
-        # Store without the ticket (first time the service sees it).
-        others = FeatureContext.from_data(
-            base.accounts,
-            base.tickets[base.tickets["ticket_id"] != tid],
-            events[events["ticket_id"] != tid],
-            history,
-        )
-        for ctx in (full, others):
-            row = build_ticket_features(ticket, ev, as_of, ctx.overlay(account, ticket, ev))
-            _equal(row, feats.iloc[[i]])
+    ctx = FeatureContext.from_data(base.accounts, base.tickets, events, history)
+    tid, as_of = snaps.loc[7, "ticket_id"], snaps.loc[7, "as_of"]
+    ticket = base.tickets[base.tickets["ticket_id"] == tid]
+    ev = events[(events["ticket_id"] == tid) & (events["ts"] <= as_of)]
+    row = build_ticket_features(ticket, ev, as_of, ctx)
+    values = build_ticket_features(ticket, ev, as_of, ctx, frame=False)
+    assert list(values) == list(FEATURE_NAMES)
+    for name in FEATURE_NAMES:
+        assert len(values[name]) == 1
+        assert pd.isna(values[name][0]) == pd.isna(row[name].iloc[0])
+        if not pd.isna(values[name][0]):
+            assert values[name][0] == row[name].iloc[0], name
+    assert row["team"].iloc[0] == feats.loc[7, "team"]
+
+
+def _ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def test_snapshots_stop_at_the_close_and_the_escalation(tiny_tables):
+    t = tiny_tables
+    later = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t2"],
+            "ts": [_ts("2026-01-05 11:30"), _ts("2026-01-05 12:00"), _ts("2026-01-05 13:00")],
+            "event_type": ["agent_message", "status_change", "customer_message"],
+            "status": [None, "closed", None],
+        }
+    )
+    events = pd.concat([t["events"], later], ignore_index=True).sort_values(["ticket_id", "ts"])
+    snaps = make_snapshots(events, t["outcomes"])
+    # t1 escalates at 11:00: its 11:30 event is no longer a question; t2 closes at 12:00.
+    assert snaps["ticket_id"].tolist() == ["t1", "t1", "t1", "t2"]
+    assert snaps["label"].tolist() == [1, 1, 1, 0]
+    assert snaps["hours_to_escalation"].iloc[0] == pytest.approx(2.0)
+    assert np.isnan(snaps["hours_to_escalation"].iloc[3])
+    # Each ticket weighs the same in total; the weights average 1.
+    assert snaps["weight"].tolist() == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2.0])
+    blind = make_snapshots(events)
+    assert "label" not in blind.columns
+    assert blind["ticket_id"].tolist() == ["t1", "t1", "t1", "t1", "t2"]
+
+
+def test_escalation_history_is_accounts_and_instants(tiny_tables):
+    t = tiny_tables
+    history = escalation_history(t["outcomes"], t["tickets"])
+    assert history["account_id"].tolist() == ["a1"]
+    assert history["escalated_at"].tolist() == [_ts("2026-01-05 11:00")]
+    assert escalation_history(None, t["tickets"]) is None

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.calendar import BUSINESS_HOURS, Calendar, sla_deadline, sla_deadlines, to_epoch_hours
+from features.calendar import (
+    BUSINESS_HOURS,
+    Calendar,
+    business_calendar,
+    sla_deadline,
+    sla_deadlines,
+    to_epoch_hours,
+)
 
 
 def _h(text: str) -> float:
@@ -45,3 +52,10 @@ def test_vectorised_deadlines_match_scalar(cal):
     fast = sla_deadlines(created, prio, cal)
     slow = [sla_deadline(c, p, cal) for c, p in zip(created, prio, strict=True)]
     np.testing.assert_allclose(fast, slow)
+
+
+def test_the_business_calendar_is_built_once_and_spans_decades():
+    cal = business_calendar()
+    assert business_calendar() is cal
+    # Monday 2040-01-02 09:00 to 10:00 UTC: one business hour, a working day in the span.
+    assert cal.worked(_h("2040-01-02 09:00"), _h("2040-01-02 10:00")) == pytest.approx(1.0)

@@ -1,0 +1,159 @@
+"""Text features: customer messages read by the sentiment transformer and its intent heads."""
+
+from __future__ import annotations
+
+from features.catalogue.feature import Feature
+from features.catalogue.wording import tone
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "customer_sentiment_last",
+        "text",
+        "float",
+        "sentiment of the latest customer message, -1..1",
+        formula=lambda x: x.state["sent_last"],
+        words=lambda v, r: f"latest customer message reads {tone(v)} ({v:+.2f})",
+    ),
+    Feature(
+        "customer_sentiment_mean",
+        "text",
+        "float",
+        "mean sentiment of customer messages so far",
+        formula=lambda x: x.state["sent_mean"],
+        words=lambda v, r: f"customer messages read {tone(v)} on average",
+    ),
+    Feature(
+        "customer_sentiment_min",
+        "text",
+        "float",
+        "most negative customer message so far",
+        formula=lambda x: x.state["sent_min"],
+        words=lambda v, r: f"most negative customer message: {v:+.2f}",
+    ),
+    Feature(
+        "customer_sentiment_first",
+        "text",
+        "float",
+        "sentiment of the first customer message",
+        formula=lambda x: x.state["sent_first"],
+    ),
+    Feature(
+        "customer_sentiment_drop",
+        "text",
+        "float",
+        "first minus latest sentiment (>0: souring)",
+        formula=lambda x: x.state["sent_first"] - x.state["sent_last"],
+        words=lambda v, r: (
+            f"customer sentiment has soured by {v:.2f} since the first message"
+            if v > 0
+            else f"customer sentiment has improved by {-v:.2f} since the first message"
+        ),
+    ),
+    Feature(
+        "customer_sentiment_trend_last3",
+        "text",
+        "float",
+        "latest sentiment minus the mean of up to 3 customer messages before it",
+        formula=lambda x: x.state["sent_trend3"],
+    ),
+    Feature(
+        "customer_negative_share",
+        "text",
+        "float",
+        "share of customer messages read as negative",
+        formula=lambda x: x.state["neg_share"],
+        words=lambda v, r: f"{v:.0%} of customer messages read negative",
+    ),
+    Feature(
+        "customer_intent_legal",
+        "text",
+        "bool",
+        "a legal threat has been made",
+        formula=lambda x: x.flag("intent_legal"),
+        words=lambda v, r: "customer has mentioned legal action" if v else "no legal threat",
+    ),
+    Feature(
+        "customer_intent_churn",
+        "text",
+        "bool",
+        "cancellation or switching has been mentioned",
+        formula=lambda x: x.flag("intent_churn"),
+        words=lambda v, r: (
+            "customer has mentioned cancelling or switching" if v else "no churn threat"
+        ),
+    ),
+    Feature(
+        "customer_intent_executive",
+        "text",
+        "bool",
+        "a manager or executive has been demanded",
+        formula=lambda x: x.flag("intent_executive"),
+        words=lambda v, r: (
+            "customer has asked for a manager or executive" if v else "no request for a manager"
+        ),
+    ),
+    Feature(
+        "customer_intent_security",
+        "text",
+        "bool",
+        "a security or breach concern was raised",
+        formula=lambda x: x.flag("intent_security"),
+        words=lambda v, r: (
+            "customer has raised a security concern" if v else "no security concern"
+        ),
+    ),
+    Feature(
+        "customer_intent_billing",
+        "text",
+        "bool",
+        "a billing dispute was raised",
+        formula=lambda x: x.flag("intent_billing"),
+        words=lambda v, r: "customer disputes a charge" if v else "no billing dispute",
+    ),
+    Feature(
+        "customer_intent_outage",
+        "text",
+        "bool",
+        "an outage was reported",
+        formula=lambda x: x.flag("intent_outage"),
+        words=lambda v, r: "customer reports an outage" if v else "no outage reported",
+    ),
+    Feature(
+        "customer_intent_followup_count",
+        "text",
+        "int",
+        "messages read as 'any update?' chasers",
+        formula=lambda x: x.count("intent_follow_up"),
+        words=lambda v, r: f"customer has chased for updates {int(v)} times",
+    ),
+    Feature(
+        "customer_intensity_last",
+        "text",
+        "float",
+        "exclamation marks plus all-caps words in the latest customer message",
+        formula=lambda x: x.state["intensity_last"],
+    ),
+    Feature(
+        "customer_intensity_max",
+        "text",
+        "float",
+        "highest intensity of any customer message",
+        formula=lambda x: x.state["intensity_max"],
+        words=lambda v, r: f"strongest message: {int(v)} exclamation marks/caps words",
+    ),
+    Feature(
+        "customer_message_length_last",
+        "text",
+        "float",
+        "characters in the latest customer message",
+        formula=lambda x: x.state["length_last"],
+    ),
+    Feature(
+        "customer_message_count",
+        "text",
+        "int",
+        "customer messages so far",
+        formula=lambda x: x.count("cust_count"),
+        words=lambda v, r: f"{int(v)} customer messages so far",
+    ),
+)

@@ -1,0 +1,109 @@
+"""Timing features: the ticket's age, waits, replies and its first-response SLA."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.arrays import US_PER_H
+from features.calendar import sla_deadlines
+from features.catalogue.feature import Feature
+from features.catalogue.wording import hours, sla_text
+from features.inputs import SnapshotInputs
+
+
+def _since_agent_h(x: SnapshotInputs) -> np.ndarray:
+    last_agent = x.state["last_agent_us"]
+    return (x.t - np.where(np.isnan(last_agent), x.created_us, last_agent)) / US_PER_H
+
+
+def _hours_to_breach(x: SnapshotInputs) -> np.ndarray:
+    deadline_h = sla_deadlines(x.created_h, x.priority, x.calendar)
+    return np.where(x.sla_answered, np.nan, deadline_h - x.t_h)
+
+
+def _in_business_hours(x: SnapshotInputs) -> np.ndarray:
+    open_h = x.calendar.cumulative(x.t_h + 1e-9) - x.calendar.cumulative(x.t_h)
+    return (open_h > 0).astype("float64")
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "ticket_age_h",
+        "timing",
+        "float",
+        "hours since the ticket was created",
+        formula=lambda x: (x.t - x.created_us) / US_PER_H,
+        words=lambda v, r: f"ticket open for {hours(v)}",
+    ),
+    Feature(
+        "ticket_first_response_h",
+        "timing",
+        "float",
+        "hours from creation to the first agent reply; NaN while there is none",
+        formula=lambda x: (x.state["first_agent_us"] - x.created_us) / US_PER_H,
+        words=lambda v, r: f"first reply came after {hours(v)}",
+    ),
+    Feature(
+        "ticket_waiting_h",
+        "timing",
+        "float",
+        "hours the customer has been waiting for a reply right now (0 if not waiting)",
+        formula=lambda x: x.waiting_h,
+        words=lambda v, r: (
+            f"customer has waited {hours(v)} for a reply; SLA is {sla_text(r)}"
+            if v > 0
+            else "customer is not waiting for a reply"
+        ),
+    ),
+    Feature(
+        "ticket_longest_wait_h",
+        "timing",
+        "float",
+        "longest time the customer waited for a reply, the current wait included",
+        formula=lambda x: np.fmax(x.state["longest_done_us"] / US_PER_H, x.waiting_h),
+        words=lambda v, r: f"longest wait for a reply so far: {hours(v)}",
+    ),
+    Feature(
+        "ticket_since_agent_h",
+        "timing",
+        "float",
+        "hours since the last agent message (or creation)",
+        formula=_since_agent_h,
+        words=lambda v, r: f"{hours(v)} since the last agent message",
+    ),
+    Feature(
+        "sla_consumed_share",
+        "timing",
+        "float",
+        "share of the first-response SLA used (business-hours aware); >1 when breached",
+        formula=lambda x: x.sla_used_h / x.sla_hours,
+        words=lambda v, r: f"{v:.0%} of the first-response SLA used",
+    ),
+    Feature(
+        "sla_breached",
+        "timing",
+        "bool",
+        "the first-response SLA was missed",
+        formula=lambda x: (x.sla_used_h > x.sla_hours).astype("float64"),
+        words=lambda v, r: "first-response SLA missed" if v else "first-response SLA met",
+    ),
+    Feature(
+        "sla_hours_to_breach",
+        "timing",
+        "float",
+        "wall-clock hours until the first-response deadline (<0 past it; NaN once answered)",
+        formula=_hours_to_breach,
+        words=lambda v, r: (
+            f"first-response SLA breached {hours(-v)} ago"
+            if v < 0
+            else f"first-response SLA breaches in {hours(v)}"
+        ),
+    ),
+    Feature(
+        "ticket_in_business_hours",
+        "timing",
+        "bool",
+        "as_of falls in business hours",
+        formula=_in_business_hours,
+    ),
+)
