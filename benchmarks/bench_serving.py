@@ -101,9 +101,10 @@ def main() -> None:
 
     from features.build import build_ticket_features
     from features.text import attach_text_signals
-    from serving.app import Service, create_app
-    from serving.config import Settings
+    from serving.core.config import Settings
+    from serving.main import create_app
     from serving.schemas import ScoreIn
+    from serving.services.service import Service
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     settings = Settings(

@@ -18,7 +18,7 @@ def monitor(
     """Alerts raised by the service against the outcomes fed back, per model and policy."""
     import json
 
-    from serving.monitor import monitoring_report
+    from serving.services.monitor import monitoring_report
 
     try:
         rows = monitoring_report(store)
@@ -67,7 +67,7 @@ def serve(
             os.environ[f"ESCALATION_RISK_{name}"] = str(value)
     if backfill is not None and not backfill.is_dir():
         raise fail(f"--backfill {backfill}: no such folder")
-    from serving.config import Settings
+    from serving.core.config import Settings
 
     try:
         settings = Settings()
@@ -83,7 +83,7 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "serving.app:create_app",
+        "serving.main:create_app",
         factory=True,
         host=host,
         port=port,

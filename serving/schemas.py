@@ -19,7 +19,16 @@ from pydantic import (
     model_validator,
 )
 
-from features.schema import ACTORS, ESCALATION_TYPES, EVENT_TYPES, STATUSES
+from features.schema import (
+    ACTORS,
+    ESCALATION_TYPES,
+    EVENT_REQUIRED_FIELDS,
+    EVENT_TYPES,
+    PRIORITIES,
+    STATUSES,
+    TABLES,
+    TIERS,
+)
 
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -39,19 +48,26 @@ Id = Annotated[
 ]
 Label = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-Priority = Literal["P1", "P2", "P3"]
+Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+Tier = Literal[TIERS]  # type: ignore[valid-type]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Actor = Literal[ACTORS]  # type: ignore[valid-type]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 EscalationType = Literal[ESCALATION_TYPES]  # type: ignore[valid-type]
+# The API's two kinds, as they always were: features.schema.ESCALATION_KINDS also names
+# "executive", which the routing reports as a flag (DecisionOut.executive), not as a kind.
+EscalationKind = Literal["hierarchical", "functional"]
 
-# Columns an event of a given type must carry (as in features.schema).
-_EVENT_REQUIRES = {
-    "assignment": ("team", "tier"),
-    "status_change": ("status",),
-    "priority_change": ("priority",),
-    "csat": ("csat",),
-}
+
+def _allowed(table: str, column: str) -> tuple:
+    """The values the data model allows in a column."""
+    allowed = next(c.allowed for c in TABLES[table] if c.name == column)
+    if not allowed:
+        raise LookupError(f"features.schema: {table}.{column} has no allowed values")
+    return allowed
+
+
+_CSAT = _allowed("events", "csat")
 
 
 class _In(BaseModel):
@@ -88,15 +104,19 @@ class EventIn(_In):
     actor: Actor
     agent_id: Id | None = None
     team: Label | None = None
-    tier: Literal[1, 2, 3] | None = None
+    tier: Tier | None = None
     status: Status | None = None
     priority: Priority | None = None
-    csat: int | None = Field(None, ge=1, le=5)
+    csat: int | None = Field(None, ge=min(_CSAT), le=max(_CSAT))
     text: Text | None = None
 
     @model_validator(mode="after")
     def _required_for_type(self) -> EventIn:
-        missing = [c for c in _EVENT_REQUIRES.get(self.event_type, ()) if getattr(self, c) is None]
+        # The data model's rule (features.schema): the API accepts only events that the
+        # training data may hold.
+        missing = [
+            c for c in EVENT_REQUIRED_FIELDS.get(self.event_type, ()) if getattr(self, c) is None
+        ]
         if missing:
             raise ValueError(f"a {self.event_type} event needs {', '.join(missing)}")
         return self
@@ -124,7 +144,7 @@ class FeedbackIn(_In):
     escalated: bool
     escalated_at: Timestamp | None = None
     escalation_type: EscalationType | None = None
-    escalation_kind: Literal["hierarchical", "functional"] | None = None
+    escalation_kind: EscalationKind | None = None
     closed_at: Timestamp | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
@@ -149,7 +169,7 @@ class DecisionOut(BaseModel):
     action: Literal["none", "watch", "escalate"]
     route_to: Literal["tier1", "tier2", "tier3", "executive"]
     executive: bool
-    kind: Literal["hierarchical", "functional"] | None = Field(
+    kind: EscalationKind | None = Field(
         description="hierarchical: up the support chain; functional: to a specialist team"
     )
     team: str | None = Field(description="specialist team for a functional escalation")

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from serving.app import create_app
+from serving.main import create_app
 
 
 def test_no_input_makes_a_server_error(service):

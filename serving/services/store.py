@@ -24,14 +24,18 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.build import FeatureContext
-from serving.values import is_missing
+from features.pipeline import default_cache_path
+from features.schema import read_dataset
+from features.text import SignalCache, attach_text_signals
+from serving.services.values import is_missing
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,8 @@ CREATE TABLE IF NOT EXISTS scores (
     policy_version TEXT NOT NULL, scored_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+# The tables above: the only names that may go into SQL as identifiers.
+TABLES = ("accounts", "tickets", "events", "escalations", "feedback", "scores", "meta")
 _ACCOUNT_COLS = (
     "account_id",
     "arr",
@@ -101,6 +107,13 @@ def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
     return list(zip(*(data[c] for c in cols), strict=True))
 
 
+def _checked(table: str) -> str:
+    """``table`` if it is one of the store's tables (it goes into SQL as an identifier)."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; the store has {', '.join(TABLES)}")
+    return table
+
+
 def _frame(rows: list, cols: tuple[str, ...]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=list(cols))
     for c in cols:
@@ -123,7 +136,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        with self._connection() as db:
             db.executescript(_SCHEMA)
         self._writes: queue.Queue[Callable[[sqlite3.Connection], None] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
@@ -135,7 +148,7 @@ class Store:
         self._load_accounts()
 
     def _load_accounts(self) -> None:
-        with self._connect() as db:
+        with self._connection() as db:
             rows = db.execute("SELECT * FROM accounts").fetchall()
         frame = _frame(rows, _ACCOUNT_COLS)
         accounts = {r["account_id"]: r for r in frame.to_dict("records")}
@@ -144,43 +157,86 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one unit of work: committed (or rolled back), then closed.
+
+        ``with sqlite3.connect(...)`` only commits; the connection (a file handle) would stay
+        open until garbage collection.
+        """
+        db = self._connect()
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     # -- writing -------------------------------------------------------------------------------
     def _write_loop(self) -> None:
         db = self._connect()
-        while True:
-            job = self._writes.get()
-            if job is None:
-                break
-            jobs = [job]
-            while not self._writes.empty() and len(jobs) < 256:  # one commit for a burst
-                nxt = self._writes.get()
-                if nxt is None:
-                    self._writes.put(None)
-                    break
-                jobs.append(nxt)
-            try:
-                with db:
-                    for j in jobs:
-                        j(db)
-                self.version += 1
-            except sqlite3.Error:
-                log.exception("store write failed (%d operations lost)", len(jobs))
-            finally:
-                for _ in jobs:
+        try:
+            stop = False
+            while not stop:
+                job = self._writes.get()
+                if job is None:
                     self._writes.task_done()
-        db.close()
+                    return
+                jobs = [job]
+                while len(jobs) < 256:  # one commit for a burst
+                    try:
+                        nxt = self._writes.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:  # close(): commit what came before, then stop
+                        self._writes.task_done()
+                        stop = True
+                        break
+                    jobs.append(nxt)
+                self._commit(db, jobs)
+        finally:
+            db.close()
 
-    def flush(self) -> None:
-        """Wait until every queued write is committed."""
-        self._writes.join()
+    def _commit(
+        self, db: sqlite3.Connection, jobs: list[Callable[[sqlite3.Connection], None]]
+    ) -> None:
+        try:
+            with db:
+                for j in jobs:
+                    j(db)
+            self.version += 1
+        except Exception:  # a failed burst must not stop the writer: later writes still land
+            log.exception("store write failed (%d operations lost)", len(jobs))
+        finally:
+            for _ in jobs:
+                self._writes.task_done()
 
-    def close(self) -> None:
+    def flush(self, timeout: float | None = 60.0) -> None:
+        """Wait until every queued write is committed.
+
+        Raises:
+            TimeoutError: writes are still pending after ``timeout`` seconds (None: no limit).
+        """
+        q = self._writes
+        with q.all_tasks_done:
+            if not q.all_tasks_done.wait_for(lambda: not q.unfinished_tasks, timeout):
+                raise TimeoutError(f"store writes still pending after {timeout} s")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit the queued writes, stop the writer thread and close its connection."""
+        if not self._writer.is_alive():
+            return
         self._writes.put(None)
-        self._writer.join(timeout=10)
+        self._writer.join(timeout)
+        if self._writer.is_alive():
+            log.warning("store writer still busy after %.0f s; its connection stays open", timeout)
 
     def record_ticket(
         self, account: pd.DataFrame, ticket: pd.DataFrame, events: pd.DataFrame
@@ -265,22 +321,21 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
     def count(self, table: str) -> int:
-        if table not in ("accounts", "tickets", "events", "escalations", "feedback", "scores"):
-            raise ValueError(f"unknown table {table}")
-        with self._connect() as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        """Rows in one of the store's :data:`TABLES`."""
+        with self._connection() as db:
+            return int(db.execute(f"SELECT count(*) FROM {_checked(table)}").fetchone()[0])
 
     def table(self, name: str) -> pd.DataFrame:
-        """A whole table as a frame (timestamps as UTC datetimes)."""
-        with self._connect() as db:
-            cur = db.execute(f"SELECT * FROM {name}")  # noqa: S608 - fixed names only
+        """One of the store's :data:`TABLES`, whole, as a frame (timestamps as UTC datetimes)."""
+        with self._connection() as db:
+            cur = db.execute(f"SELECT * FROM {_checked(name)}")
             cols = tuple(d[0] for d in cur.description)
             return _frame(cur.fetchall(), cols)
 
     def context(self) -> FeatureContext:
         """A feature context over everything stored (the other tickets a request's features
         read)."""
-        with self._connect() as db:
+        with self._connection() as db:
             acc = _frame(db.execute("SELECT * FROM accounts").fetchall(), _ACCOUNT_COLS)
             tk = _frame(db.execute("SELECT * FROM tickets").fetchall(), _TICKET_COLS)
             ev = _frame(
@@ -302,7 +357,7 @@ class Store:
         return dict(found) if found is not None else None
 
     def meta(self, key: str) -> str | None:
-        with self._connect() as db:
+        with self._connection() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
@@ -313,10 +368,6 @@ class Store:
         Customer-message sentiment comes from ``text_scorer`` through the same text-signal cache
         as the training run (so a folder just trained on costs no transformer time).
         """
-        from features.pipeline import default_cache_path
-        from features.schema import read_dataset
-        from features.text import SignalCache, attach_text_signals
-
         source = str(Path(data_dir).resolve())
         if self.meta("backfill") == source:
             return {}
@@ -336,7 +387,7 @@ class Store:
                     "escalation_type": o["escalation_type"].to_numpy(),
                 }
             )
-        with self._connect() as db, db:
+        with self._connection() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO accounts VALUES (?,?,?,?,?,?,?,?)",
                 _rows(data.accounts, _ACCOUNT_COLS),

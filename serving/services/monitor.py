@@ -10,6 +10,7 @@ time from the first alert to the escalation. This is the false-positive rate a t
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 
 def _read(path: Path, query: str) -> pd.DataFrame:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return pd.read_sql_query(query, db)
 
 

@@ -18,18 +18,11 @@ from features.build import FeatureContext, build_ticket_features, business_calen
 from features.registry import FEATURE_NAMES
 from features.schema import ESCALATION_TYPES, TABLES
 from features.text import attach_text_signals
-from serving import explain
-from serving.model import ServedModel
+from serving.core.errors import InputError
 from serving.schemas import ScoreIn
-from serving.values import is_missing
-
-
-class InputError(ValueError):
-    """A request that is well-formed but inconsistent (e.g. an event after as_of)."""
-
-    def __init__(self, location: str, problem: str) -> None:
-        super().__init__(f"{location}: {problem}")
-        self.location, self.problem = location, problem
+from serving.services import brief, explain, routing
+from serving.services.model import ServedModel
+from serving.services.values import is_missing
 
 
 def _ts(values: list) -> pd.DatetimeIndex:
@@ -153,14 +146,14 @@ class Scorer:
         etype, conf = self.escalation_type(ev, row)
         up, down = explain.reasons(row, contrib)
         tk = ticket.iloc[0].to_dict()
-        sla = explain.sla_clock(row, tk["created_at"], tk["priority"], as_of, self.calendar)
+        sla = routing.sla_clock(row, tk["created_at"], tk["priority"], as_of, self.calendar)
         body = {
             "ticket_id": tk["ticket_id"],
             "as_of": as_of.to_pydatetime(),
             "probability": p,
             "band": band,
-            "decision": explain.route(action, executive, etype, row),
-            "severity": explain.severity(
+            "decision": routing.route(action, executive, etype, row),
+            "severity": routing.severity(
                 action, executive, etype, row, as_of, as_of, self.calendar
             ),
             "sla": sla,
@@ -168,12 +161,12 @@ class Scorer:
             "escalation_type_confidence": conf,
             "reasons": up,
             "mitigating": down,
-            "brief": explain.brief(
+            "brief": brief.brief(
                 row,
                 {k: (None if is_missing(v) else v) for k, v in account.iloc[0].to_dict().items()},
                 {k: (None if is_missing(v) else v) for k, v in tk.items()},
                 ev,
-                explain.first_reply_time(tk["created_at"], row),
+                brief.first_reply_time(tk["created_at"], row),
                 sla["first_response_due"],
             ),
             "model": served.ref(),

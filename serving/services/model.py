@@ -21,7 +21,7 @@ from typing import Any
 from models import registry as model_registry
 from models.classifier import CalibratedBooster
 from models.policy import ThresholdPolicy
-from serving.config import Settings
+from serving.core.config import Settings
 
 log = logging.getLogger(__name__)
 _MANIFEST = "served.json"
@@ -110,7 +110,7 @@ class ModelManager:
         except Exception as err:
             self.status = f"not ready: registry unavailable ({reason}); local copy: {_short(err)}"
             return None
-        self._swap(served)
+        self.swap(served)
         return served
 
     def refresh(self) -> bool:
@@ -133,7 +133,7 @@ class ModelManager:
             self._policy_tag = tag
             if policy.version == cur.policy.version:
                 return False
-            self._swap(dataclasses.replace(cur, policy=policy))
+            self.swap(dataclasses.replace(cur, policy=policy))
             self._save_local_copy_policy(policy)
             return True
         try:
@@ -143,8 +143,8 @@ class ModelManager:
             log.warning("cannot load v%s, keeping the current model: %s", version, _short(err))
             return False
 
-    # -- internals -----------------------------------------------------------------------------
-    def _swap(self, served: ServedModel) -> None:
+    def swap(self, served: ServedModel) -> None:
+        """Serve ``served`` from now on (requests in flight keep the model they took)."""
         with self._lock:
             self.current = served  # one reference assignment: requests see old or new, whole
             self.status = "ready" if served.source == "registry" else f"ready ({served.source})"
@@ -156,6 +156,7 @@ class ModelManager:
             served.source,
         )
 
+    # -- internals -----------------------------------------------------------------------------
     def _load_from_registry(self) -> ServedModel:
         version, tag = self.registry.resolve(self.ref)
         self.copy_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,7 @@ class ModelManager:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self._policy_tag = tag
-        self._swap(served)
+        self.swap(served)
         return served
 
     def _save_local_copy(self, folder: Path, served: ServedModel) -> None:

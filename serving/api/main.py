@@ -1,0 +1,13 @@
+"""The service's routers, one per resource, in the order the app includes them.
+
+Each is included into the app directly: nesting them under one parent router costs every
+request an extra routing level in this FastAPI version.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serving.api.routes import feedback, model, ops, score
+
+ROUTERS: tuple[APIRouter, ...] = (ops.router, score.router, model.router, feedback.router)

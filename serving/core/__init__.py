@@ -1,0 +1,1 @@
+"""What every layer of the service shares: settings, errors, metrics."""

@@ -1,0 +1,1 @@
+"""What the routes call: the service state, scoring, explanations, the store, the model."""

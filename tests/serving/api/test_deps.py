@@ -1,0 +1,28 @@
+"""The API-key dependency: 401 without a key, 403 with a wrong one, probes stay open."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from serving.api.deps import API_KEY_HEADER
+from serving.main import create_app
+
+
+def test_api_keys(make_settings, boot, tmp_path, valid_body, assert_error):
+    key = "k" * 32
+    svc = boot(make_settings(tmp_path, api_keys=key))
+    try:
+        with TestClient(create_app(service=svc, background=False)) as c:
+            body = assert_error(c.post("/v1/score", json=valid_body), 401)
+            assert body["error"] == "unauthorized" and API_KEY_HEADER in body["message"]
+            wrong = c.post("/v1/score", json=valid_body, headers={API_KEY_HEADER: "w" * 32})
+            assert assert_error(wrong, 403)["error"] == "forbidden"
+            ok = c.post("/v1/score", json=valid_body, headers={API_KEY_HEADER: key})
+            assert ok.status_code == 200
+            bearer = {"Authorization": f"Bearer {key}"}
+            assert c.get("/v1/model", headers=bearer).status_code == 200
+            assert_error(c.post("/v1/feedback", json={}), 401)
+            assert c.get("/healthz").status_code == 200  # probes stay open
+            assert c.get("/readyz").status_code == 200
+    finally:
+        svc.store.close()
