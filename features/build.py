@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.arrays import to_us
-from features.calendar import business_calendar  # re-exported: importers move to .calendar
-from features.context import FeatureContext  # re-exported: importers move to .context
+from features.context import FeatureContext
 from features.inputs import SnapshotInputs
 from features.registry import FEATURES
 from features.state import EventState, event_state
@@ -31,10 +30,8 @@ from features.text import INTENTS
 
 __all__ = [
     "EVENT_COLUMNS",
-    "FeatureContext",
     "build_features",
     "build_ticket_features",
-    "business_calendar",
     "escalation_history",
     "make_snapshots",
     "snapshot_features",

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.text import RISK_INTENTS
-
 # The tone words belong to the feature wording, which moves to features/ (then public).
-from serving.services.explain import _tone, describe
-from serving.services.values import is_missing, is_number
+from features.catalogue.wording import is_missing, is_number, tone
+from features.registry import describe
+from features.text import RISK_INTENTS
 
 _Row = dict[str, object]
 
@@ -72,10 +71,12 @@ def _event_line(ev: dict) -> str | None:
         flags = [i for i in RISK_INTENTS if ev.get(f"intent_{i}", 0) == 1]
         s = ev.get("sentiment")
         if flags or (is_number(s) and s < -0.5):
-            tone = f"reads {_tone(float(s))}" if is_number(s) else ""
+            reads = f"reads {tone(float(s))}" if is_number(s) else ""
             what = ", ".join(flags)
             return (
-                "customer message" + (f": {what}" if what else "") + (f" ({tone})" if tone else "")
+                "customer message"
+                + (f": {what}" if what else "")
+                + (f" ({reads})" if reads else "")
             )
         return None
     return None

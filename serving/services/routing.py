@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.calendar import SLA_HOURS, sla_deadline
-from serving.services.values import is_number
+from features.catalogue.wording import is_number
 
 _Row = dict[str, object]
 

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureContext, build_ticket_features, business_calendar
+from features.build import build_ticket_features
+from features.calendar import business_calendar
+from features.catalogue.wording import is_missing
+from features.context import FeatureContext
 from features.registry import FEATURE_NAMES
 from features.schema import ESCALATION_TYPES, TABLES
 from features.text import attach_text_signals
@@ -22,7 +25,6 @@ from serving.core.errors import InputError
 from serving.schemas import ScoreIn
 from serving.services import brief, explain, routing
 from serving.services.model import ServedModel
-from serving.services.values import is_missing
 
 
 def _ts(values: list) -> pd.DatetimeIndex:

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from features.build import FeatureContext
+from features.context import FeatureContext
 from models.sentiment import load_sentiment_model
 from models.text_scorer import TransformerTextScorer
 from serving.core.config import Settings

@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureContext
+from features.catalogue.wording import is_missing
+from features.context import FeatureContext
 from features.pipeline import default_cache_path
 from features.schema import read_dataset
 from features.text import SignalCache, attach_text_signals
-from serving.services.values import is_missing
 
 log = logging.getLogger(__name__)
 
