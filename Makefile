@@ -14,7 +14,7 @@ SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test setup lint clean
+.PHONY: run serve test test-fast setup lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,14 @@ serve: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The edit-test loop: no transformer, no MLflow store, no slow tests (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not transformer and not mlflow"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(DEMO_DIR) mlruns mlartifacts mlflow.db serving.db .cache models/artifacts/build

@@ -15,6 +15,24 @@ from sources.adapters.xes import read_xes_events
 
 apply_runtime_env()  # the test run is an entry point: offline, no telemetry
 
+# The fast lane (`make test-fast`) leaves out whatever loads the transformer or trains into an
+# MLflow store; a test is marked by the fixtures it asks for (or by a module-level pytestmark).
+HEAVY_FIXTURES = {
+    "text_scorer": "transformer",
+    "sentiment_build": "transformer",
+    "sentiment_model": "transformer",
+    "intent_model": "transformer",
+    "registry": "mlflow",
+    "behaviour_world": "mlflow",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in HEAVY_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)
+
 
 def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")

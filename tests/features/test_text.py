@@ -9,6 +9,9 @@ import pytest
 from features.text import SIGNAL_COLUMNS, SignalCache, attach_text_signals
 from models.text_scorer import TransformerTextScorer
 
+# Every test here scores text with the real transformer.
+pytestmark = pytest.mark.transformer
+
 
 @pytest.fixture(scope="module")
 def scorer():
