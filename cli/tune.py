@@ -5,6 +5,8 @@ Registered in cli/main.py. The logic lives in training/tuning.py, which the note
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,6 +33,22 @@ def tune_command(
     min_alerts: Annotated[
         int, typer.Option(min=1, help="A precision counts only with this many alerts.")
     ] = 5,
+    watch_share: Annotated[
+        float | None,
+        typer.Option(help="At most this share of tickets reaches watch (default: config.yaml)."),
+    ] = None,
+    executive_precision: Annotated[
+        float | None,
+        typer.Option(help="Executive band's precision floor on high-value accounts."),
+    ] = None,
+    triggers: Annotated[
+        Path | None,
+        typer.Option(help="Triggers YAML carried in the policy (default training/triggers.yaml)."),
+    ] = None,
+    no_triggers: Annotated[
+        bool,
+        typer.Option("--no-triggers", help="No triggers (executive still high-value only)."),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the policy; write nothing.")
     ] = False,
@@ -41,38 +59,58 @@ def tune_command(
 ) -> None:
     """Derive the threshold policy under a precision floor or an alert budget; store it.
 
-    Writes the policy to the model version (artifact policies/<version>.json, tags
-    policy_version and policy_artifact) unless --dry-run.
+    The policy carries the multi-signal triggers (training/triggers.yaml unless --triggers or
+    --no-triggers); tickets they alert count against --alerts-per-day, and the report shows
+    each trigger's ticket precision, recall and alerts per day. Writes the policy to the model
+    version (artifact policies/<version>.json, tags policy_version and policy_artifact) unless
+    --dry-run.
     """
 
     setup(verbose)
     if (precision is None) == (alerts_per_day is None):
         raise fail("give exactly one of --precision P or --alerts-per-day N")
+    if no_triggers and triggers is not None:
+        raise fail("give at most one of --triggers PATH and --no-triggers")
+    from training.config import load_triggers
     from training.policy_store import save_policy
     from training.tuning import (
         expected_figures,
         format_report,
         load_predictions,
         origin,
+        trigger_table,
         tune_policy,
     )
 
     try:
+        chosen = None  # the shipped training/triggers.yaml
+        if no_triggers:
+            # No triggers; the executive band still applies to high-value accounts only.
+            chosen = replace(load_triggers(), triggers=())
+        elif triggers is not None:
+            chosen = load_triggers(triggers)
         predictions, info = load_predictions(model)
         policy = tune_policy(
             predictions,
             precision,
             alerts_per_day,
             strategic_precision=strategic_precision,
+            watch_share=watch_share,
+            executive_precision=executive_precision,
+            triggers=chosen,
             min_alerts=min_alerts,
             source=origin("cli", info),
         )
-    except ValueError as err:  # ConstraintError included
+    except (ValueError, FileNotFoundError) as err:  # ConstraintError included
         raise fail(str(err)) from None
     if json_:
         typer.echo(policy.to_json())
     else:
-        typer.echo(format_report(policy, expected_figures(predictions, policy)))
+        typer.echo(
+            format_report(
+                policy, expected_figures(predictions, policy), trigger_table(predictions, policy)
+            )
+        )
     target = f"models:/{info['model']}/{info['version']}"
     if dry_run:
         typer.echo(f"dry run: policy {policy.version} not written to {target}", err=True)

@@ -212,6 +212,13 @@ class ModelRef(BaseModel):
     source: str
 
 
+class TriggerOut(BaseModel):
+    name: str
+    action: Literal["watch", "escalate", "executive"]
+    description: str
+    route: str | None = Field(description="route hint, e.g. next_tier")
+
+
 class ScoreOut(BaseModel):
     ticket_id: str
     as_of: datetime
@@ -222,6 +229,9 @@ class ScoreOut(BaseModel):
     sla: SlaOut
     escalation_type: EscalationType
     escalation_type_confidence: float | None
+    triggers: list[TriggerOut] = Field(
+        description="every policy trigger that fired on this ticket (they only raise an action)"
+    )
     reasons: list[Reason]
     mitigating: list[Reason]
     brief: BriefOut

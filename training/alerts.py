@@ -24,12 +24,22 @@ def days_covered(frame: pd.DataFrame) -> float:
     return max((frame["as_of"].max() - frame["as_of"].min()).total_seconds() / 86400, 1.0)
 
 
-def ticket_table(frame: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
+def ticket_table(
+    frame: pd.DataFrame,
+    p: np.ndarray,
+    trigger_rank: np.ndarray | None = None,
+    in_scope: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per ticket: ``peak`` (highest score), ``escalated``, ``strategic`` and ``team``.
 
     ``team`` is present only when ``frame`` has a ``team`` column: the team holding the ticket at
     its highest-scoring snapshot (missing teams become "unassigned"). Using the peak snapshot
     rather than the first alert keeps alert counts per team monotone in the threshold.
+
+    Args:
+        trigger_rank: per row, the highest action rank its fired triggers ask for
+            (``models.triggers.trigger_ranks``); adds ``trigger``, the ticket's highest.
+        in_scope: per row, inside the policy's executive scope; adds ``in_scope`` (any row).
     """
     df = pd.DataFrame(
         {
@@ -39,12 +49,22 @@ def ticket_table(frame: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
             "strategic": is_strategic(frame),
         }
     )
+    extra = {}
+    if trigger_rank is not None:
+        df["trigger"] = np.asarray(trigger_rank, dtype="int8")
+        extra["trigger"] = ("trigger", "max")
+    if in_scope is not None:
+        df["in_scope"] = np.asarray(in_scope, dtype=bool)
+        extra["in_scope"] = ("in_scope", "max")
     if "team" in frame.columns:
         team = frame["team"].astype(object).to_numpy()
         df["team"] = np.where(pd.isna(team), "unassigned", team)
     g = df.groupby("ticket_id", sort=False)
     out = g.agg(
-        peak=("peak", "max"), escalated=("escalated", "max"), strategic=("strategic", "max")
+        peak=("peak", "max"),
+        escalated=("escalated", "max"),
+        strategic=("strategic", "max"),
+        **extra,
     )
     if "team" in df.columns:
         out["team"] = df.loc[g["peak"].idxmax().to_numpy(), "team"].to_numpy()
@@ -144,3 +164,34 @@ def threshold_for_alert_budget(tickets: pd.DataFrame, per_day: float, days: floa
     curve = ticket_curve(tickets, days, cands)
     ok = curve["alerts_per_day"] <= per_day
     return float(curve.loc[ok, "threshold"].min())
+
+
+def threshold_for_ticket_share(
+    tickets: pd.DataFrame, share: float, forced: np.ndarray | None = None
+) -> float | None:
+    """The lowest threshold (most tickets) at which at most ``share`` of the tickets reach it.
+
+    A ticket reaches threshold t when its peak is >= t, or always when ``forced`` (per ticket,
+    e.g. alerted anyway or raised by a trigger). The share is over all the tickets given.
+
+    Returns:
+        The threshold; above every peak when only the forced tickets fit; None when the forced
+        tickets alone exceed ``share`` (no threshold helps).
+    """
+    n = len(tickets)
+    if n == 0:
+        return None
+    peak = tickets["peak"].to_numpy(dtype="float64")
+    forced = np.zeros(n, dtype=bool) if forced is None else np.asarray(forced, dtype=bool)
+    allowed = int(np.floor(share * n + 1e-9)) - int(forced.sum())
+    if allowed < 0:
+        return None
+    free = np.sort(peak[~forced])
+    top = float(peak.max())
+    if allowed >= len(free):
+        return float(free[0]) if len(free) else top
+    # The allowed tickets are the highest free peaks; the threshold sits between the highest
+    # excluded peak and the next one up, and must exclude every tie of the excluded peak.
+    cut = free[len(free) - allowed - 1]
+    above = free[free > cut]
+    return float((cut + above.min()) / 2) if len(above) else float(np.nextafter(top, np.inf))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.triggers import Scope, Trigger, TriggerError, parse_scope, parse_triggers
+
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+DEFAULT_TRIGGERS = Path(__file__).with_name("triggers.yaml")
 
 
 class _Frozen(BaseModel):
@@ -44,6 +49,12 @@ class LightGBMConfig(_Frozen):
     reg_lambda: float = Field(ge=0)
     early_stopping_rounds: int = Field(gt=0)
     num_threads: int = Field(gt=0)
+    # Monotone constraints from the directions declared in the feature catalogue.
+    monotone: bool = True
+    # basic also keeps each constrained feature's TreeSHAP contribution on its declared side
+    # at a zero count; intermediate only the prediction. advanced is refused: its predictions
+    # broke the constraints here (LightGBM issues #5358, #6155).
+    monotone_constraints_method: Literal["basic", "intermediate"] = "basic"
 
 
 class SearchConfig(_Frozen):
@@ -62,9 +73,17 @@ class CalibrationConfig(_Frozen):
 
 class PolicyConfig(_Frozen):
     target_precision: float = Field(gt=0, lt=1)
-    watch_recall: float = Field(gt=0, lt=1)
+    # At most this share of tickets ever reaches watch (ticket level, escalate band included).
+    watch_share: float = Field(default=0.1, gt=0, lt=1)
+    # Precision floor of the executive band, measured on the triggers file's executive scope.
     executive_precision: float = Field(gt=0, lt=1)
     strategic_factor: float = Field(gt=0, le=1)
+    # A precision counts only at thresholds alerting at least this many tickets.
+    min_alerts: int = Field(default=5, ge=1)
+    # Triggers YAML (relative to the training package unless absolute); null: no triggers.
+    triggers: str | None = "triggers.yaml"
+    # Superseded by watch_share and ignored; accepted so that older config files still load.
+    watch_recall: float | None = Field(default=None, gt=0, lt=1)
 
 
 class RulesConfig(_Frozen):
@@ -117,3 +136,78 @@ def load_config(
         key, raw = item.split("=", 1)
         _set(tree, key.strip(), yaml.safe_load(raw))
     return TrainConfig.model_validate(tree), tree
+
+
+@dataclass(frozen=True)
+class TriggerSet:
+    """The triggers and the executive scope declared in a triggers YAML file."""
+
+    triggers: tuple[Trigger, ...] = ()
+    executive_scope: Scope | None = None
+    path: str | None = None
+
+
+def triggers_path(name: str | Path | None) -> Path | None:
+    """Where a ``policy.triggers`` setting points: absolute, or relative to this package."""
+    if name is None or str(name) == "":
+        return None
+    path = Path(name)
+    return path if path.is_absolute() else Path(__file__).parent / path
+
+
+def parse_trigger_file(tree: object, source: str = "triggers") -> TriggerSet:
+    """A triggers file's content (``scopes``, ``executive_scope``, ``triggers``) -> TriggerSet.
+
+    Raises:
+        ValueError: naming ``source`` and the offending trigger or field (unknown feature
+            names included).
+    """
+    if tree is None:
+        return TriggerSet(path=source)
+    if not isinstance(tree, Mapping):
+        raise ValueError(
+            f"{source}: expected a mapping with 'triggers', got {type(tree).__name__}"
+        )
+    unknown = set(tree) - {"scopes", "executive_scope", "triggers"}
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        scopes_raw = tree.get("scopes") or {}
+        if not isinstance(scopes_raw, Mapping):
+            raise TriggerError("'scopes' must map a name to {description, when}")
+        scopes = {
+            name: parse_scope({"name": name, **(body or {})}, f"scopes.{name}")
+            for name, body in scopes_raw.items()
+        }
+        chosen = tree.get("executive_scope")
+        if chosen is not None and chosen not in scopes:
+            raise TriggerError(
+                f"executive_scope {chosen!r} is not one of the scopes ({', '.join(scopes)})"
+            )
+        triggers = parse_triggers(tree.get("triggers") or [])
+    except TriggerError as err:
+        raise ValueError(f"{source}: {err}") from None
+    return TriggerSet(triggers, scopes[chosen] if chosen else None, source)
+
+
+def load_triggers(path: str | Path | None = DEFAULT_TRIGGERS) -> TriggerSet:
+    """Read and validate a triggers YAML file (default ``training/triggers.yaml``; a relative
+    path is from the working directory, unlike the config's ``policy.triggers``, see
+    ``triggers_path``); ``None`` gives no triggers and no executive scope.
+
+    Raises:
+        ValueError: a file that does not parse, naming the file and the trigger.
+        FileNotFoundError: no such file.
+    """
+    if path is None or str(path) == "":
+        return TriggerSet()
+    resolved = Path(path)
+    try:
+        tree = yaml.safe_load(resolved.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{resolved}: not valid YAML: {err}") from None
+    # The shipped file is named as in the repository, not by this machine's path.
+    here = Path(__file__).parent
+    shipped = resolved.resolve().is_relative_to(here)
+    label = f"training/{resolved.resolve().relative_to(here)}" if shipped else str(resolved)
+    return parse_trigger_file(tree, label)

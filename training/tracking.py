@@ -58,6 +58,14 @@ def _flat_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
         for k, v in metrics.items():
             if isinstance(v, int | float) and np.isfinite(v):
                 out[f"{scorer}.{k}"] = float(v)
+    # The whole policy (probability bands and triggers) and each trigger, ticket level.
+    for k, v in evaluation.get("policy", {}).items():
+        if isinstance(v, int | float) and np.isfinite(v):
+            out[f"policy.{k}"] = float(v)
+    for name, metrics in evaluation.get("triggers", {}).items():
+        for k, v in metrics.items():
+            if isinstance(v, int | float) and np.isfinite(v):
+                out[f"trigger.{name.replace(' ', '_')}.{k}"] = float(v)
     if "ceiling" in evaluation:
         c = evaluation["ceiling"]
         for k in ("pr_auc_ratio", "log_loss_ratio"):
@@ -181,6 +189,9 @@ def log_and_register(
         mlflow.log_dict(result.evaluation, "evaluation.json")
         result.slices.to_csv(folder / "slices.csv", index=False)
         mlflow.log_artifact(str(folder / "slices.csv"))
+        triggers = pd.DataFrame.from_dict(result.evaluation.get("triggers", {}), orient="index")
+        triggers.rename_axis("trigger").to_csv(folder / "triggers.csv")
+        mlflow.log_artifact(str(folder / "triggers.csv"))
         pd.DataFrame(result.trials).to_csv(folder / "search_trials.csv", index=False)
         mlflow.log_artifact(str(folder / "search_trials.csv"))
         result.test_predictions.to_parquet(folder / "test_predictions.parquet", index=False)

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features.registry import CATEGORICAL, FEATURE_NAMES
+from features.registry import CATEGORICAL, FEATURE_NAMES, MONOTONE_CONSTRAINTS
 from models.classifier import (
     CalibratedBooster,
     Calibrator,
@@ -33,7 +33,7 @@ from models.classifier import (
 from models.policy import ThresholdPolicy
 from training.config import SplitConfig, TrainConfig
 from training.evaluate import compare, slice_table
-from training.thresholds import default_policy
+from training.thresholds import default_policy, policy_evaluation
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "calibration", "test")
@@ -78,6 +78,12 @@ def _early_stopping_mask(table: pd.DataFrame, share: float) -> np.ndarray:
 def _lgb_params(cfg: TrainConfig, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     p = cfg.lightgbm.model_dump()
     p.pop("early_stopping_rounds")
+    # The directions declared in the catalogue (domain knowledge), in FEATURE_NAMES order.
+    monotone, method = p.pop("monotone"), p.pop("monotone_constraints_method")
+    if monotone:
+        p.update(
+            monotone_constraints=list(MONOTONE_CONSTRAINTS), monotone_constraints_method=method
+        )
     p.update(overrides or {})
     p.update(
         random_state=cfg.seed,
@@ -271,6 +277,8 @@ def train_model(
         cfg.evaluation.alert_budgets_per_day,
         truth_col,
     )
+    # The whole policy (bands and triggers) on the test slice, ticket level.
+    evaluation.update(policy_evaluation(test, p_test, policy))
     evaluation["calibration_method"] = method
     evaluation["best_iteration"] = int(model.best_iteration_)
     evaluation["sizes"] = {
@@ -284,11 +292,16 @@ def train_model(
     keys = ["ticket_id", "as_of", "label", "hours_to_escalation"]
     preds = test[keys + (["team"] if "team" in test.columns else [])].copy()
     preds["p"] = p_test
-    for col in (
-        "account_arr_tier",
-        "account_strategic",
-        "ticket_priority_initial",
-        "ticket_channel",
+    # The slice columns, and the features the policy's triggers and executive scope read, so
+    # that tuning can evaluate the triggers on the same rows.
+    for col in dict.fromkeys(
+        [
+            "account_arr_tier",
+            "account_strategic",
+            "ticket_priority_initial",
+            "ticket_channel",
+            *policy.feature_names(),
+        ]
     ):
         preds[col] = test[col].to_numpy()
     return TrainResult(

@@ -14,33 +14,49 @@ functions here. The operator states one constraint:
   whole desk, and the policy's ``source`` says so. Strategic accounts run lower only when a
   ``strategic_precision`` is stated.
 
-Then per segment: watch = the threshold catching ``watch_recall`` of escalating tickets (at most
-escalate), executive = the lowest threshold reaching ``executive_precision`` (at least escalate).
-All figures are ticket level (see training.evaluate.alert_metrics) on the predictions given.
+Then the bands (``training.thresholds.choose_bands``): watch = the lowest threshold at which at
+most ``watch_share`` of tickets ever reach watch (alerted and trigger-raised tickets counted,
+capped at escalate); executive = the lowest threshold reaching ``executive_precision`` on the
+executive scope (high-value accounts), else executive only via triggers, the reason in
+``source``. The policy carries the multi-signal triggers (``training/triggers.yaml`` unless
+others are given): a ticket a trigger alerts counts against the alert budget, and the expected
+figures include them. All figures are ticket level on the predictions given.
 """
 
 from __future__ import annotations
 
 import getpass
-import math
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from models.policy import Bands, ThresholdPolicy
+from models.policy import ThresholdPolicy
 from training.alerts import (
     best_ticket_precision,
-    candidate_thresholds,
     days_covered,
     lowest_threshold_for_precision,
     ticket_curve,
     ticket_table,
 )
+from training.config import TriggerSet, load_triggers, triggers_path
 from training.evaluate import SLICES
-from training.thresholds import derive_bands, policy_alert_metrics
+from training.thresholds import (
+    ConstraintError,
+    check_trigger_columns,
+    choose_bands,
+    clean,
+    policy_figures,
+    policy_tickets,
+    strategic_threshold,
+    thresholds_for_budget,
+    ticket_actions,
+    trigger_figures,
+    trigger_source,
+)
 
 # What tuning reads from test_predictions.parquet (training.train writes these and more).
 PREDICTION_COLUMNS = (
@@ -60,10 +76,6 @@ SLICE_COLUMNS = {
 }
 SEGMENTS = ("arr_tier", "strategic", "priority")
 MIN_ALERTS = 5
-
-
-class ConstraintError(ValueError):
-    """The stated constraint cannot be met on these predictions (the message names the best)."""
 
 
 def check_predictions(predictions: pd.DataFrame) -> None:
@@ -175,98 +187,15 @@ def threshold_curves(predictions: pd.DataFrame, by: str | None = None) -> pd.Dat
     return pd.concat(parts, ignore_index=True)
 
 
-def _budget_load(tickets: pd.DataFrame, thr: np.ndarray, days: float) -> float:
-    """Alerted tickets per day: of the busiest team when tickets have teams, else of the desk."""
-    alerted = tickets["peak"].to_numpy() >= thr
-    if "team" in tickets.columns:
-        counts = pd.Series(tickets["team"].to_numpy()[alerted]).value_counts()
-        return float(counts.max()) / days if len(counts) else 0.0
-    return float(alerted.sum()) / days
-
-
-def _thresholds_for_budget(
-    tickets: pd.DataFrame, per_day: float, days: float, strategic_floor: float | None
-) -> tuple[float, float]:
-    """(default, strategic) escalate thresholds: the lowest default threshold whose alert load
-    stays within ``per_day``; strategic tickets alert from min(strategic_floor, default)."""
-    peak = tickets["peak"].to_numpy(dtype="float64")
-    strategic = tickets["strategic"].to_numpy(dtype=bool)
-    top = float(peak.max())
-    cands = candidate_thresholds(peak)
-    if top < 1.0:
-        cands = np.append(cands, (top + 1.0) / 2)  # above every ticket: no alert
-
-    def pair(t: float) -> tuple[float, float]:
-        return t, t if strategic_floor is None else min(strategic_floor, t)
-
-    def load(t: float) -> float:
-        d, s = pair(t)
-        return _budget_load(tickets, np.where(strategic, s, d), days)
-
-    # The load never rises with the threshold: binary search for the first candidate within it.
-    lo, hi = 0, len(cands) - 1
-    if load(cands[hi]) > per_day:
-        raise ConstraintError(
-            f"no threshold keeps alerts within {per_day:g} per day: even the highest alerts "
-            f"{load(cands[hi]):.3g} per day"
-        )
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if load(cands[mid]) <= per_day:
-            hi = mid
-        else:
-            lo = mid + 1
-    if load(cands[lo]) == 0.0:
-        smallest = min((x for x in (load(t) for t in cands) if x > 0), default=float("nan"))
-        raise ConstraintError(
-            f"a budget of {per_day:g} alerts per day allows no alert on these {days:.0f} days of "
-            f"predictions; the smallest achievable volume is {smallest:.3g} per day"
-        )
-    return pair(float(cands[lo]))
-
-
-def _strategic_threshold(
-    strat: pd.DataFrame, floor: float, min_alerts: int, default: float, notes: list[str]
-) -> float:
-    if strat.empty:
-        notes.append("no strategic tickets in the predictions: strategic uses the default bands")
-        return default
-    t = lowest_threshold_for_precision(strat, floor, min_alerts)
-    if t is None:
-        best, _ = best_ticket_precision(strat, min_alerts)
-        notes.append(
-            f"strategic precision {floor:g} is out of reach on {len(strat)} strategic tickets "
-            f"(best {best:.3g} with >= {min_alerts} alerts): strategic uses the default threshold"
-        )
-        return default
-    if t > default:
-        notes.append(
-            f"strategic accounts need {t:.4g} (> default {default:.4g}) to reach precision "
-            f"{floor:g}: capped at the default"
-        )
-        return default
-    return t
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN -> None, NumPy scalars -> Python numbers."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def tune_policy(
     predictions: pd.DataFrame,
     precision: float | None = None,
     alerts_per_day: float | None = None,
     *,
     strategic_precision: float | None = None,
-    watch_recall: float | None = None,
+    watch_share: float | None = None,
     executive_precision: float | None = None,
+    triggers: TriggerSet | None = None,
     min_alerts: int = MIN_ALERTS,
     source: dict[str, Any] | None = None,
 ) -> ThresholdPolicy:
@@ -274,22 +203,28 @@ def tune_policy(
 
     Args:
         predictions: one row per scored snapshot with ``PREDICTION_COLUMNS`` (``p`` is the
-            calibrated probability, ``as_of`` UTC); optionally ``team``.
-        precision: the ticket-level precision floor of the default segment, in (0, 1].
-        alerts_per_day: the most alerted tickets per day per team (per desk without ``team``).
+            calibrated probability, ``as_of`` UTC), the feature columns the triggers read;
+            optionally ``team``.
+        precision: the ticket-level precision floor of the default segment, in (0, 1]
+            (the model's alerts; the triggers' own precision is in ``trigger_table``).
+        alerts_per_day: the most alerted tickets per day per team (per desk without ``team``),
+            trigger alerts included.
         strategic_precision: the strategic accounts' own floor (precision mode: default the same
             floor; budget mode: strategic runs lower only when given).
-        watch_recall, executive_precision: band settings; default training/config.yaml's.
+        watch_share, executive_precision: band settings; default training/config.yaml's.
+        triggers: the triggers and executive scope to carry; None reads the config's file
+            (training/triggers.yaml), ``TriggerSet()`` means none.
         min_alerts: a precision counts only at thresholds alerting at least this many tickets.
         source: provenance merged into the policy's ``source`` (see ``origin``).
 
     Returns:
-        The policy: default bands and a "strategic" segment, its ``source`` recording the
-        constraint, settings, timestamp (UTC), the predictions used, the expected figures and
-        any notes (e.g. a strategic floor out of reach).
+        The policy: default bands and a "strategic" segment, the triggers, its ``source``
+        recording the constraint, settings, how each band was chosen, timestamp (UTC), the
+        predictions used, the expected figures (triggers included) and any notes.
 
     Raises:
-        ValueError: not exactly one constraint, values out of range, unusable predictions.
+        ValueError: not exactly one constraint, values out of range, unusable predictions
+            (trigger feature columns missing included).
         ConstraintError: the constraint cannot be met; the message names the best achievable.
     """
     if (precision is None) == (alerts_per_day is None):
@@ -299,23 +234,38 @@ def tune_policy(
             raise ValueError(f"{name} must be in (0, 1], got {value}")
     if alerts_per_day is not None and not alerts_per_day > 0:
         raise ValueError(f"alerts_per_day must be positive, got {alerts_per_day}")
+    if watch_share is not None and not 0.0 < watch_share < 1.0:
+        raise ValueError(f"watch_share must be in (0, 1), got {watch_share}")
     if min_alerts < 1:
         raise ValueError(f"min_alerts must be at least 1, got {min_alerts}")
     check_predictions(predictions)
-    if watch_recall is None or executive_precision is None:
+    if watch_share is None or executive_precision is None or triggers is None:
         from training.config import load_config
 
         cfg = load_config()[0].policy
-        watch_recall = cfg.watch_recall if watch_recall is None else watch_recall
+        watch_share = cfg.watch_share if watch_share is None else watch_share
         if executive_precision is None:
             executive_precision = cfg.executive_precision
+        if triggers is None:
+            triggers = load_triggers(triggers_path(cfg.triggers))
+    notes: list[str] = []
+    scope = triggers.executive_scope
+    if scope is not None and not scope.features() <= set(predictions.columns):
+        # Predictions of versions trained before the scope's columns were written: the
+        # executive band falls back to every account, as policies without a scope do.
+        lacking = ", ".join(sorted(scope.features() - set(predictions.columns)))
+        notes.append(
+            f"predictions lack {lacking}: no executive scope, the executive band is measured "
+            "on and applies to every account"
+        )
+        triggers = replace(triggers, executive_scope=None)
+    check_trigger_columns(predictions, triggers)
 
     p = predictions["p"].to_numpy(dtype="float64")
-    tickets = ticket_table(predictions, p)
+    tickets = policy_tickets(predictions, p, triggers)
     days = days_covered(predictions)
     strat = tickets[tickets["strategic"]]
     others = tickets[~tickets["strategic"]]
-    notes: list[str] = []
     constraint: dict[str, Any]
 
     if precision is not None:
@@ -329,59 +279,67 @@ def tune_policy(
                 f"{best:.3g} (threshold {at:.4g})"
             )
         floor = precision if strategic_precision is None else strategic_precision
-        esc_s = _strategic_threshold(strat, floor, min_alerts, esc, notes)
+        esc_s = strategic_threshold(strat, floor, min_alerts, esc, notes)
         constraint = {"precision": precision}
     else:
         assert alerts_per_day is not None
         floor_t = None
         if strategic_precision is not None:
-            floor_t = _strategic_threshold(strat, strategic_precision, min_alerts, 1.0, notes)
-        scope = "team" if "team" in tickets.columns else "desk"
-        if scope == "desk":
+            floor_t = strategic_threshold(strat, strategic_precision, min_alerts, 1.0, notes)
+        per = "team" if "team" in tickets.columns else "desk"
+        if per == "desk":
             notes.append("predictions carry no team: the alert budget covers the whole desk")
-        esc, esc_s = _thresholds_for_budget(tickets, alerts_per_day, days, floor_t)
-        constraint = {"alerts_per_day": alerts_per_day, "scope": scope}
+        esc, esc_s = thresholds_for_budget(tickets, alerts_per_day, days, floor_t)
+        constraint = {"alerts_per_day": alerts_per_day, "scope": per}
 
-    default = derive_bands(
-        others if len(others) else tickets,
+    choice = choose_bands(
+        tickets,
         esc,
-        watch_recall,
-        executive_precision,
-        min_alerts,
+        esc_s,
+        watch_share=watch_share,
+        executive_precision=executive_precision,
+        min_alerts=min_alerts,
+        triggers=triggers,
     )
-    if strat.empty:
-        strategic = default
-    else:
-        own = derive_bands(
-            strat,
-            esc_s,
-            watch_recall,
-            executive_precision,
-            min_alerts,
-        )
-        # Strategic accounts may run lower, never higher, than the default segment.
-        strategic = Bands(
-            watch=min(own.watch, default.watch),
-            escalate=own.escalate,
-            executive=min(own.executive, default.executive),
-        )
-    draft = ThresholdPolicy(default, {"strategic": strategic})
+    notes += choice.notes
+    segments = {"strategic": choice.default if strat.empty else choice.strategic}
+    draft = ThresholdPolicy(
+        choice.default, segments, {}, triggers.triggers, triggers.executive_scope
+    )
     expected = expected_figures(predictions, draft, slices=("strategic",))
     names = {"all": "all", "other": "default", "strategic": "strategic"}
+    keys = (
+        "precision",
+        "recall",
+        "alerts_per_day",
+        "median_lead_time_h",
+        "executive_per_day",
+        "watch_share",
+        "trigger_alerts_per_day",
+    )
     summary = {
-        names[r["value"]]: {
-            k: r[k] for k in ("precision", "recall", "alerts_per_day", "median_lead_time_h")
-        }
+        names[r["value"]]: {k: r[k] for k in keys}
         for _, r in expected.iterrows()
         if r["value"] in names
     }
+    trig_table = trigger_table(predictions, draft)
     src: dict[str, Any] = {
         "kind": "tuned",
         "constraint": constraint,
         "strategic_precision": strategic_precision,
-        "watch_recall": watch_recall,
+        "watch_share": watch_share,
         "executive_precision": executive_precision,
         "min_alerts": min_alerts,
+        "bands": choice.info,
+        "triggers": {
+            **trigger_source(triggers),
+            "expected": {
+                r["trigger"]: {
+                    k: r[k] for k in ("tickets", "precision", "recall", "alerts_per_day")
+                }
+                for _, r in trig_table.iterrows()
+            },
+        },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "predictions": {
             "tickets": len(tickets),
@@ -394,7 +352,9 @@ def tune_policy(
         "notes": notes,
         **(source or {}),
     }
-    return ThresholdPolicy(default, {"strategic": strategic}, _clean(src))
+    return ThresholdPolicy(
+        choice.default, segments, clean(src), triggers.triggers, triggers.executive_scope
+    )
 
 
 def expected_figures(
@@ -402,13 +362,14 @@ def expected_figures(
     policy: ThresholdPolicy,
     slices: tuple[str, ...] = SEGMENTS,
 ) -> pd.DataFrame:
-    """What the policy does on these predictions, overall and per slice value.
+    """What the policy does on these predictions, triggers included, overall and per slice.
 
     Returns:
-        slice, value, tickets, escalated, alerts_per_day, precision, recall,
+        slice, value, tickets, escalated, alerts_per_day (model or trigger), precision, recall,
         median_lead_time_h (hours from the first alert to the escalation, alerted escalations),
-        executive_per_day; the first row is the whole slice ("all"). Slices whose column the
-        predictions lack are left out.
+        executive_per_day, watch_share (share of tickets ever at watch or above),
+        trigger_alerts_per_day (alerted only by a trigger); the first row is the whole slice
+        ("all"). Slices whose column the predictions lack are left out.
     """
     p = predictions["p"].to_numpy(dtype="float64")
     days = days_covered(predictions)
@@ -419,23 +380,35 @@ def expected_figures(
             parts += [(name, v, values == v) for v in _ordered(predictions, name, values)]
     rows = []
     for name, value, m in parts:
-        frame = predictions[m]
-        a = policy_alert_metrics(frame, p[m], policy, days)
-        ex = policy_alert_metrics(frame, p[m], policy, days, band="executive")
+        f = policy_figures(ticket_actions(predictions[m], p[m], policy), days)
         rows.append(
             {
                 "slice": name,
                 "value": value,
-                "tickets": int(frame["ticket_id"].nunique()),
-                "escalated": int(frame.loc[frame["label"] == 1, "ticket_id"].nunique()),
-                "alerts_per_day": a["alerts_per_day"],
-                "precision": a["ticket_precision"],
-                "recall": a["ticket_recall"],
-                "median_lead_time_h": a["median_lead_time_h"],
-                "executive_per_day": ex["alerts_per_day"],
+                "tickets": int(f["tickets"]),
+                "escalated": int(f["escalated"]),
+                **{
+                    k: f[k]
+                    for k in (
+                        "alerts_per_day",
+                        "precision",
+                        "recall",
+                        "median_lead_time_h",
+                        "executive_per_day",
+                        "watch_share",
+                        "trigger_alerts_per_day",
+                    )
+                },
             }
         )
     return pd.DataFrame(rows)
+
+
+def trigger_table(predictions: pd.DataFrame, policy: ThresholdPolicy) -> pd.DataFrame:
+    """Each trigger's ticket-level precision, recall and alerts per day on these predictions
+    (see ``training.thresholds.trigger_figures``); empty when the policy has no triggers."""
+    actions = ticket_actions(predictions, predictions["p"].to_numpy(dtype="float64"), policy)
+    return trigger_figures(actions, policy, days_covered(predictions))
 
 
 def policy_table(policy: ThresholdPolicy) -> pd.DataFrame:
@@ -445,13 +418,37 @@ def policy_table(policy: ThresholdPolicy) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def format_report(policy: ThresholdPolicy, expected: pd.DataFrame) -> str:
-    """The bands and expected figures as plain text (what `tune` prints)."""
+def format_report(
+    policy: ThresholdPolicy, expected: pd.DataFrame, triggers: pd.DataFrame | None = None
+) -> str:
+    """The bands, expected figures and trigger figures as plain text (what `tune` prints)."""
     src = policy.source
     lines = [f"policy {policy.version}  constraint: {src.get('constraint')}"]
-    lines.append(policy_table(policy).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    table = policy_table(policy)
+    lines.append(
+        table.to_string(index=False, float_format=lambda x: "never" if x > 1.0 else f"{x:.4f}")
+    )
+    bands = src.get("bands", {})
+    if "watch" in bands:
+        w = bands["watch"]
+        lines.append(
+            f"watch: at most {w['share']:.0%} of tickets reach the watch threshold; "
+            f"{w['reached_share']:.1%} do on these predictions"
+        )
+    if "executive" in bands:
+        e = bands["executive"]
+        lines.append(
+            f"executive: precision {e['precision']:g} on {e['scope']} ({e['scope_tickets']} "
+            f"tickets) from {e['threshold']:.4f}"
+            if e["reachable"]
+            else f"executive: {e['reason']}"
+        )
     lines.append("")
     lines.append(expected.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if triggers is not None and len(triggers):
+        lines.append("")
+        lines.append("triggers (ticket level, alerts counted against the budget):")
+        lines.append(triggers.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for note in src.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)
@@ -475,7 +472,8 @@ def plot_curves(curves: pd.DataFrame, policy: ThresholdPolicy | None = None, tit
         for name, bands in [("default", policy.default), *sorted(policy.segments.items())]:
             ls = "-" if name == "default" else "-."
             for band in ("watch", "escalate", "executive"):
-                ax1.axvline(getattr(bands, band), color="grey", ls=ls, lw=0.7)
+                if getattr(bands, band) <= 1.0:  # an unreachable executive band has no line
+                    ax1.axvline(getattr(bands, band), color="grey", ls=ls, lw=0.7)
     ax1.set(xlabel="threshold", ylabel="ticket precision / recall", title=title or "threshold")
     ax2.set_ylabel("alerted tickets per day (dotted)")
     ax1.legend(fontsize=7, loc="upper left")

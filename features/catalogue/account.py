@@ -17,6 +17,14 @@ def _sentiment_30d(x: SnapshotInputs) -> np.ndarray:
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
+def _days_to_renewal(x: SnapshotInputs) -> np.ndarray:
+    days = (x.lookup.account("renewal_h", np.nan) - x.as_of_h) / 24.0
+    # The accounts table holds one renewal date, not its history: a date already past at as_of
+    # is stale (the contract has renewed or lapsed since), not a renewal coming up. Read as it
+    # was, it ran down with the calendar and let the model learn time, not renewals.
+    return np.where(days >= 0, days, np.nan)
+
+
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "account_arr",
@@ -25,6 +33,9 @@ FEATURES: tuple[Feature, ...] = (
         "annual recurring revenue, USD (NaN if unknown)",
         formula=lambda x: x.arr,
         words=lambda v, r: f"account ARR {money(v)}",
+        direction=1,
+        direction_reason="more revenue at stake: big accounts escalate, and get escalated, sooner",
+        topic="value",
     ),
     Feature(
         "account_arr_tier",
@@ -35,6 +46,9 @@ FEATURES: tuple[Feature, ...] = (
             np.isnan(x.arr), np.nan, np.searchsorted(_ARR_TIERS, x.arr, side="right")
         ),
         words=lambda v, r: f"account ARR tier {int(v)} of 4",
+        direction=1,
+        direction_reason="more revenue at stake: big accounts escalate, and get escalated, sooner",
+        topic="value",
     ),
     Feature(
         "account_strategic",
@@ -43,30 +57,20 @@ FEATURES: tuple[Feature, ...] = (
         "named strategic account",
         formula=lambda x: x.lookup.account("strategic", np.nan).astype("float64"),
         words=lambda v, r: "strategic account" if v else "not a strategic account",
-    ),
-    Feature(
-        "account_plan",
-        "account",
-        "category",
-        "commercial plan",
-        formula=lambda x: x.lookup.account("plan", None),
+        direction=1,
+        direction_reason="named strategic accounts get, and ask for, escalations sooner",
     ),
     Feature(
         "account_days_to_renewal",
         "account",
         "float",
-        "days until the contract renewal",
-        formula=lambda x: (x.lookup.account("renewal_h", np.nan) - x.as_of_h) / 24.0,
+        "days until the contract renewal (NaN if unknown or already past)",
+        formula=_days_to_renewal,
         words=lambda v, r: (
             f"contract renews in {v:.0f} days" if v >= 0 else f"renewal was due {-v:.0f} days ago"
         ),
-    ),
-    Feature(
-        "account_age_days",
-        "account",
-        "float",
-        "days since the account was created",
-        formula=lambda x: (x.as_of_h - x.lookup.account("created_h", np.nan)) / 24.0,
+        direction=-1,
+        direction_reason="a renewal coming up makes the customer weigh every problem",
     ),
     Feature(
         "account_open_tickets",
@@ -77,6 +81,7 @@ FEATURES: tuple[Feature, ...] = (
             x.at("created_by_account", x.account_code) - x.at("closed_by_account", x.account_code)
         ),
         words=lambda v, r: f"account has {int(v)} open tickets",
+        topic="account tickets",
     ),
     Feature(
         "account_tickets_30d",
@@ -85,6 +90,7 @@ FEATURES: tuple[Feature, ...] = (
         "tickets the account opened in the last 30 days",
         formula=lambda x: x.window("created_by_account", x.account_code, 24 * 30),
         words=lambda v, r: f"account opened {int(v)} tickets in 30 days",
+        topic="account tickets",
     ),
     Feature(
         "account_tickets_90d",
@@ -92,6 +98,8 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "tickets the account opened in the last 90 days",
         formula=lambda x: x.window("created_by_account", x.account_code, 24 * 90),
+        words=lambda v, r: f"account opened {int(v)} tickets in 90 days",
+        topic="account tickets",
     ),
     Feature(
         "account_escalations_365d",
@@ -100,6 +108,8 @@ FEATURES: tuple[Feature, ...] = (
         "escalations of the account's tickets in the last 365 days (known by as_of)",
         formula=lambda x: x.window("escalations_by_account", x.account_code, 24 * 365),
         words=lambda v, r: f"account had {int(v)} escalations in the past year",
+        direction=1,
+        direction_reason="an account that escalated before knows the way and does again",
     ),
     Feature(
         "account_sentiment_30d",
@@ -108,5 +118,7 @@ FEATURES: tuple[Feature, ...] = (
         "mean sentiment of the account's customer messages in the last 30 days",
         formula=_sentiment_30d,
         words=lambda v, r: f"account's messages this month read {tone(v)}",
+        direction=-1,
+        direction_reason="an account whose messages read negative this month is unhappy",
     ),
 )

@@ -29,6 +29,7 @@ FEATURES: tuple[Feature, ...] = (
         "tickets opened in the same product area in the last 24 h (outage signal)",
         formula=lambda x: x.window("created_by_area", x.area_code, 24),
         words=lambda v, r: f"{int(v)} tickets on this product area in 24 h",
+        topic="product area load",
     ),
     Feature(
         "area_open_tickets",
@@ -39,6 +40,7 @@ FEATURES: tuple[Feature, ...] = (
             x.at("created_by_area", x.area_code) - x.at("closed_by_area", x.area_code)
         ),
         words=lambda v, r: f"{int(v)} open tickets on this product area",
+        topic="product area load",
     ),
     Feature(
         "agent_backlog",
@@ -47,6 +49,7 @@ FEATURES: tuple[Feature, ...] = (
         "open tickets held by the assigned agent now",
         formula=_agent_backlog,
         words=lambda v, r: f"assigned agent holds {int(v)} open tickets",
+        topic="backlog",
     ),
     Feature(
         "team_backlog",
@@ -55,6 +58,7 @@ FEATURES: tuple[Feature, ...] = (
         "open tickets held by the assigned team now",
         formula=_team_backlog,
         words=lambda v, r: f"assigned team holds {int(v)} open tickets",
+        topic="backlog",
     ),
     Feature(
         "ticket_channel",
@@ -62,6 +66,7 @@ FEATURES: tuple[Feature, ...] = (
         "category",
         "channel the ticket came in by",
         formula=lambda x: x.lookup.ticket("channel", None),
+        explain=False,  # the way in, not something that happened to the ticket
     ),
     Feature(
         "ticket_product_area",
@@ -69,6 +74,7 @@ FEATURES: tuple[Feature, ...] = (
         "category",
         "product area",
         formula=lambda x: x.lookup.ticket("product_area", None),
+        explain=False,  # what the ticket is about, not something that happened to it
     ),
     Feature(
         "ticket_hour_utc",
@@ -76,6 +82,7 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "hour of day of as_of, UTC",
         formula=lambda x: (x.hours_since_epoch % 24).astype("float64"),
+        explain=False,  # calendar
     ),
     Feature(
         "ticket_weekday",
@@ -83,5 +90,6 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "weekday of as_of (Monday = 0)",
         formula=lambda x: ((x.hours_since_epoch // 24 + _EPOCH_WEEKDAY) % 7).astype("float64"),
+        explain=False,  # calendar
     ),
 )

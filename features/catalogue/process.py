@@ -1,4 +1,4 @@
-"""Process features: what has happened to the ticket (routing, tiers, priority, status)."""
+"""Process features: what has happened to the ticket (routing, tiers, priority, replies)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: (
             "never reopened" if v == 0 else times(v, "reopened once", "reopened {n} times")
         ),
+        direction=1,
+        direction_reason="a reopen means the fix did not hold; each one costs trust",
     ),
     Feature(
         "ticket_handoff_count",
@@ -27,6 +29,8 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: (
             "no handoffs" if v == 0 else times(v, "handed off once", "handed off {n} times")
         ),
+        direction=1,
+        direction_reason="each reassignment makes the customer repeat the story",
     ),
     Feature(
         "ticket_tier_current",
@@ -35,6 +39,7 @@ FEATURES: tuple[Feature, ...] = (
         "tier holding the ticket (1-3; NaN if none)",
         formula=lambda x: x.state["tier_current"],
         words=lambda v, r: f"held by tier {int(v)}",
+        topic="tier",
     ),
     Feature(
         "ticket_tier_max",
@@ -43,6 +48,7 @@ FEATURES: tuple[Feature, ...] = (
         "highest tier reached so far",
         formula=lambda x: x.state["tier_max"],
         words=lambda v, r: f"has reached tier {int(v)}",
+        topic="tier",
     ),
     Feature(
         "ticket_tier_changes",
@@ -50,6 +56,8 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "assignments that changed the tier",
         formula=lambda x: x.count("tier_changes"),
+        words=lambda v, r: times(v, "moved between tiers once", "moved between tiers {n} times"),
+        topic="tier",
     ),
     Feature(
         "ticket_bounceback_count",
@@ -62,6 +70,8 @@ FEATURES: tuple[Feature, ...] = (
             if v == 0
             else times(v, "bounced back to a team once", "bounced back to a team {n} times")
         ),
+        direction=1,
+        direction_reason="a ticket sent back to a team it left has been misrouted",
     ),
     Feature(
         "ticket_agent_count",
@@ -69,6 +79,7 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "distinct agents who acted or were assigned",
         formula=lambda x: x.count("agent_distinct"),
+        words=lambda v, r: times(v, "one agent on it so far", "{n} agents on it so far"),
     ),
     Feature(
         "ticket_unanswered_count",
@@ -77,6 +88,9 @@ FEATURES: tuple[Feature, ...] = (
         "customer messages since the last agent message",
         formula=lambda x: x.count("unanswered"),
         words=lambda v, r: f"{int(v)} customer messages without an answer",
+        direction=1,
+        direction_reason="customer messages piling up without an answer",
+        topic="chasing",
     ),
     Feature(
         "ticket_priority_current",
@@ -86,6 +100,9 @@ FEATURES: tuple[Feature, ...] = (
         # Before the ticket's first event there is no state: the priority it was created with.
         formula=lambda x: np.where(x.have, x.state["priority_current"], x.priority_initial),
         words=lambda v, r: f"priority P{int(v)}",
+        direction=-1,
+        direction_reason="a more urgent priority (P1 = 1) means more business impact",
+        topic="priority",
     ),
     Feature(
         "ticket_priority_initial",
@@ -93,6 +110,10 @@ FEATURES: tuple[Feature, ...] = (
         "int",
         "priority at creation (1 = P1 .. 3 = P3)",
         formula=lambda x: x.priority_initial,
+        words=lambda v, r: f"opened as P{int(v)}",
+        direction=-1,
+        direction_reason="a more urgent priority (P1 = 1) means more business impact",
+        topic="priority",
     ),
     Feature(
         "ticket_priority_changes",
@@ -101,13 +122,7 @@ FEATURES: tuple[Feature, ...] = (
         "priority changes so far",
         formula=lambda x: x.count("priority_changes"),
         words=lambda v, r: f"priority changed {int(v)} times",
-    ),
-    Feature(
-        "ticket_status_changes",
-        "process",
-        "int",
-        "status changes so far",
-        formula=lambda x: x.count("status_changes"),
+        topic="priority",
     ),
     Feature(
         "ticket_pending_customer",
@@ -115,6 +130,9 @@ FEATURES: tuple[Feature, ...] = (
         "bool",
         "the ticket waits on the customer now",
         formula=lambda x: x.state["pending_customer"],
+        words=lambda v, r: (
+            "the ticket waits on the customer" if v else "the ticket does not wait on the customer"
+        ),
     ),
     Feature(
         "ticket_customer_agent_ratio",
@@ -122,19 +140,9 @@ FEATURES: tuple[Feature, ...] = (
         "float",
         "customer messages per agent message (agent messages + 1)",
         formula=lambda x: x.count("cust_count") / (x.count("agent_count") + 1.0),
-    ),
-    Feature(
-        "ticket_internal_note_count",
-        "process",
-        "int",
-        "internal notes so far",
-        formula=lambda x: x.count("note_count"),
-    ),
-    Feature(
-        "ticket_event_count",
-        "process",
-        "int",
-        "events so far",
-        formula=lambda x: x.count("event_count"),
+        words=lambda v, r: f"{v:.1f} customer messages per agent reply",
+        direction=1,
+        direction_reason="a customer writing more than the agents answer is chasing for help",
+        topic="chasing",
     ),
 )

@@ -13,6 +13,9 @@ FEATURES: tuple[Feature, ...] = (
         "sentiment of the latest customer message, -1..1",
         formula=lambda x: x.state["sent_last"],
         words=lambda v, r: f"latest customer message reads {tone(v)} ({v:+.2f})",
+        direction=-1,
+        direction_reason="a more negative latest message means a less happy customer now",
+        topic="sentiment",
     ),
     Feature(
         "customer_sentiment_mean",
@@ -21,6 +24,9 @@ FEATURES: tuple[Feature, ...] = (
         "mean sentiment of customer messages so far",
         formula=lambda x: x.state["sent_mean"],
         words=lambda v, r: f"customer messages read {tone(v)} on average",
+        direction=-1,
+        direction_reason="customers who read negative throughout are the ones who escalate",
+        topic="sentiment",
     ),
     Feature(
         "customer_sentiment_min",
@@ -29,6 +35,9 @@ FEATURES: tuple[Feature, ...] = (
         "most negative customer message so far",
         formula=lambda x: x.state["sent_min"],
         words=lambda v, r: f"most negative customer message: {v:+.2f}",
+        direction=-1,
+        direction_reason="one very negative message is a warning a lead would not discount",
+        topic="sentiment",
     ),
     Feature(
         "customer_sentiment_first",
@@ -36,6 +45,10 @@ FEATURES: tuple[Feature, ...] = (
         "float",
         "sentiment of the first customer message",
         formula=lambda x: x.state["sent_first"],
+        words=lambda v, r: f"first customer message read {tone(v)} ({v:+.2f})",
+        direction=-1,
+        direction_reason="a customer who opens angry starts closer to escalating",
+        topic="sentiment",
     ),
     Feature(
         "customer_sentiment_drop",
@@ -48,6 +61,9 @@ FEATURES: tuple[Feature, ...] = (
             if v > 0
             else f"customer sentiment has improved by {-v:.2f} since the first message"
         ),
+        direction=1,
+        direction_reason="a customer souring since the first message is losing patience",
+        topic="sentiment",
     ),
     Feature(
         "customer_sentiment_trend_last3",
@@ -55,6 +71,14 @@ FEATURES: tuple[Feature, ...] = (
         "float",
         "latest sentiment minus the mean of up to 3 customer messages before it",
         formula=lambda x: x.state["sent_trend3"],
+        words=lambda v, r: (
+            f"latest customer message reads worse than the ones before ({v:+.2f})"
+            if v < 0
+            else f"latest customer message reads better than the ones before ({v:+.2f})"
+        ),
+        direction=-1,
+        direction_reason="a latest message worse than the ones before is a customer souring",
+        topic="sentiment",
     ),
     Feature(
         "customer_negative_share",
@@ -63,6 +87,9 @@ FEATURES: tuple[Feature, ...] = (
         "share of customer messages read as negative",
         formula=lambda x: x.state["neg_share"],
         words=lambda v, r: f"{v:.0%} of customer messages read negative",
+        direction=1,
+        direction_reason="more of the conversation negative means a less happy customer",
+        topic="sentiment",
     ),
     Feature(
         "customer_intent_legal",
@@ -71,6 +98,8 @@ FEATURES: tuple[Feature, ...] = (
         "a legal threat has been made",
         formula=lambda x: x.flag("intent_legal"),
         words=lambda v, r: "customer has mentioned legal action" if v else "no legal threat",
+        direction=1,
+        direction_reason="a legal threat is the textbook escalation signal",
     ),
     Feature(
         "customer_intent_churn",
@@ -81,6 +110,8 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: (
             "customer has mentioned cancelling or switching" if v else "no churn threat"
         ),
+        direction=1,
+        direction_reason="a customer talking of cancelling puts revenue at stake",
     ),
     Feature(
         "customer_intent_executive",
@@ -91,6 +122,8 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: (
             "customer has asked for a manager or executive" if v else "no request for a manager"
         ),
+        direction=1,
+        direction_reason="asking for a manager is asking for an escalation",
     ),
     Feature(
         "customer_intent_security",
@@ -101,6 +134,8 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: (
             "customer has raised a security concern" if v else "no security concern"
         ),
+        direction=1,
+        direction_reason="a security concern is escalated by policy",
     ),
     Feature(
         "customer_intent_billing",
@@ -125,6 +160,9 @@ FEATURES: tuple[Feature, ...] = (
         "messages read as 'any update?' chasers",
         formula=lambda x: x.count("intent_follow_up"),
         words=lambda v, r: f"customer has chased for updates {int(v)} times",
+        direction=1,
+        direction_reason="each 'any update?' chaser is a customer kept waiting",
+        topic="chasing",
     ),
     Feature(
         "customer_intensity_last",
@@ -132,6 +170,8 @@ FEATURES: tuple[Feature, ...] = (
         "float",
         "exclamation marks plus all-caps words in the latest customer message",
         formula=lambda x: x.state["intensity_last"],
+        words=lambda v, r: f"latest message: {int(v)} exclamation marks/caps words",
+        topic="intensity",
     ),
     Feature(
         "customer_intensity_max",
@@ -140,13 +180,7 @@ FEATURES: tuple[Feature, ...] = (
         "highest intensity of any customer message",
         formula=lambda x: x.state["intensity_max"],
         words=lambda v, r: f"strongest message: {int(v)} exclamation marks/caps words",
-    ),
-    Feature(
-        "customer_message_length_last",
-        "text",
-        "float",
-        "characters in the latest customer message",
-        formula=lambda x: x.state["length_last"],
+        topic="intensity",
     ),
     Feature(
         "customer_message_count",

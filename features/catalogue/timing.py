@@ -42,6 +42,9 @@ FEATURES: tuple[Feature, ...] = (
         "hours from creation to the first agent reply; NaN while there is none",
         formula=lambda x: (x.state["first_agent_us"] - x.created_us) / US_PER_H,
         words=lambda v, r: f"first reply came after {hours(v)}",
+        direction=1,
+        direction_reason="a slow first reply is what customers complain about first",
+        topic="sla",
     ),
     Feature(
         "ticket_waiting_h",
@@ -54,6 +57,9 @@ FEATURES: tuple[Feature, ...] = (
             if v > 0
             else "customer is not waiting for a reply"
         ),
+        direction=1,
+        direction_reason="the longer the customer waits for a reply, the angrier they get",
+        topic="waiting",
     ),
     Feature(
         "ticket_longest_wait_h",
@@ -62,6 +68,9 @@ FEATURES: tuple[Feature, ...] = (
         "longest time the customer waited for a reply, the current wait included",
         formula=lambda x: np.fmax(x.state["longest_done_us"] / US_PER_H, x.waiting_h),
         words=lambda v, r: f"longest wait for a reply so far: {hours(v)}",
+        direction=1,
+        direction_reason="a long wait is remembered even after it ended",
+        topic="waiting",
     ),
     Feature(
         "ticket_since_agent_h",
@@ -70,6 +79,7 @@ FEATURES: tuple[Feature, ...] = (
         "hours since the last agent message (or creation)",
         formula=_since_agent_h,
         words=lambda v, r: f"{hours(v)} since the last agent message",
+        topic="waiting",
     ),
     Feature(
         "sla_consumed_share",
@@ -78,6 +88,9 @@ FEATURES: tuple[Feature, ...] = (
         "share of the first-response SLA used (business-hours aware); >1 when breached",
         formula=lambda x: x.sla_used_h / x.sla_hours,
         words=lambda v, r: f"{v:.0%} of the first-response SLA used",
+        direction=1,
+        direction_reason="the closer to the first-response deadline, the closer to a breach",
+        topic="sla",
     ),
     Feature(
         "sla_breached",
@@ -86,6 +99,9 @@ FEATURES: tuple[Feature, ...] = (
         "the first-response SLA was missed",
         formula=lambda x: (x.sla_used_h > x.sla_hours).astype("float64"),
         words=lambda v, r: "first-response SLA missed" if v else "first-response SLA met",
+        direction=1,
+        direction_reason="a missed SLA is a broken promise to the customer",
+        topic="sla",
     ),
     Feature(
         "sla_hours_to_breach",
@@ -98,6 +114,9 @@ FEATURES: tuple[Feature, ...] = (
             if v < 0
             else f"first-response SLA breaches in {hours(v)}"
         ),
+        direction=-1,
+        direction_reason="less time left before the first-response deadline, more risk",
+        topic="sla",
     ),
     Feature(
         "ticket_in_business_hours",
@@ -105,5 +124,6 @@ FEATURES: tuple[Feature, ...] = (
         "bool",
         "as_of falls in business hours",
         formula=_in_business_hours,
+        explain=False,  # calendar
     ),
 )

@@ -7,6 +7,8 @@ and the ticket's feature row. Hours are business hours of the support calendar e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from features.calendar import SLA_HOURS, sla_deadline
@@ -22,8 +24,21 @@ _SPECIALISTS = {
 }
 
 
-def route(action: str, executive: bool, escalation_type: str, row: _Row) -> dict:
-    """Who should take the ticket (see README, "Routing")."""
+def route(
+    action: str, executive: bool, escalation_type: str, row: _Row, raised_by: Sequence[str] = ()
+) -> dict:
+    """Who should take the ticket (see README, "Routing").
+
+    ``raised_by`` names the policy triggers that set the action above the probability's; the
+    answer's ``why`` says so first.
+    """
+    out = _route(action, executive, escalation_type, row)
+    if raised_by:
+        out["why"] = f"raised by trigger {', '.join(raised_by)}; {out['why']}"
+    return out
+
+
+def _route(action: str, executive: bool, escalation_type: str, row: _Row) -> dict:
     current = row.get("ticket_tier_current")
     tier = int(current) if is_number(current) else 1
     if action != "escalate":
@@ -45,7 +60,7 @@ def route(action: str, executive: bool, escalation_type: str, row: _Row) -> dict
             "executive": True,
             "kind": "hierarchical",
             "team": None,
-            "why": "risk above the executive threshold: executive sponsor and tier-3 owner",
+            "why": "executive escalation: executive sponsor and tier-3 owner",
         }
     if escalation_type in _SPECIALISTS:
         team, at = _SPECIALISTS[escalation_type]

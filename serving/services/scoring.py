@@ -18,12 +18,12 @@ from features.build import build_ticket_features
 from features.calendar import business_calendar
 from features.catalogue.wording import is_missing
 from features.context import FeatureContext
-from features.registry import FEATURE_NAMES
+from features.registry import FEATURE_NAMES, reasons
 from features.schema import ESCALATION_TYPES, TABLES
 from features.text import attach_text_signals
 from serving.core.errors import InputError
 from serving.schemas import ScoreIn
-from serving.services import brief, explain, routing
+from serving.services import brief, routing
 from serving.services.model import ServedModel
 
 
@@ -134,19 +134,10 @@ class Scorer:
         p, contrib = float(proba[0]), contributions[0]
         row = {name: _value(X[name][0]) for name in FEATURE_NAMES}
         strategic = bool(account["strategic"].iloc[0])
-        action, executive = served.policy.decide(p, strategic)
-        bands = served.policy.bands_for(strategic)
-        band = (
-            "critical"
-            if p >= bands.executive
-            else "high"
-            if p >= bands.escalate
-            else "watch"
-            if p >= bands.watch
-            else "low"
-        )
+        decided = served.policy.decide_with_triggers(p, row, strategic)
+        action, executive, band = decided.decision, decided.executive, decided.band
         etype, conf = self.escalation_type(ev, row)
-        up, down = explain.reasons(row, contrib)
+        up, down = reasons(row, contrib, up=5, down=2)
         tk = ticket.iloc[0].to_dict()
         sla = routing.sla_clock(row, tk["created_at"], tk["priority"], as_of, self.calendar)
         body = {
@@ -154,13 +145,14 @@ class Scorer:
             "as_of": as_of.to_pydatetime(),
             "probability": p,
             "band": band,
-            "decision": routing.route(action, executive, etype, row),
+            "decision": routing.route(action, executive, etype, row, decided.raised_by),
             "severity": routing.severity(
                 action, executive, etype, row, as_of, as_of, self.calendar
             ),
             "sla": sla,
             "escalation_type": etype,
             "escalation_type_confidence": conf,
+            "triggers": [f.to_dict() for f in decided.fired],
             "reasons": up,
             "mitigating": down,
             "brief": brief.brief(

@@ -170,7 +170,8 @@ def test_odd_input_gives_defined_values(tiny_tables, lexical):
     assert np.isnan(row["account_days_to_renewal"])
     # t2 has no events at all: counts are zero, state is missing, time still counts.
     row2 = f.iloc[1]
-    assert row2["ticket_event_count"] == 0 and np.isnan(row2["ticket_tier_current"])
+    assert row2["ticket_handoff_count"] == 0 and row2["ticket_unanswered_count"] == 0
+    assert np.isnan(row2["ticket_tier_current"])
     assert row2["ticket_age_h"] == pytest.approx(1.0)
 
 

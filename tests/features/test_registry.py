@@ -1,5 +1,5 @@
-"""The registry: unique declarations with formulas, a version that follows the formula code, and
-reasons in words."""
+"""The registry: unique declarations with formulas, a version that follows the formula code, the
+declared directions, the features removed as artefacts, and reasons in words."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from features.arrays import US_PER_H
 from features.registry import (
     BY_NAME,
     CATEGORICAL,
+    EXPLAINABLE,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
     FEATURES,
     FORMULA_MODULES,
+    MONOTONE_CONSTRAINTS,
     describe,
+    direction_table,
     feature_set_version,
     feature_table,
+    reasons,
 )
 from features.text import INTENTS, RISK_INTENTS
 
@@ -29,7 +33,7 @@ def test_registry_has_forty_plus_unique_features():
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
     assert {f.group for f in FEATURES} == {"text", "timing", "process", "account", "context"}
     assert {f.dtype for f in FEATURES} <= {"float", "int", "bool", "category"}
-    assert CATEGORICAL == ("account_plan", "ticket_channel", "ticket_product_area")
+    assert CATEGORICAL == ("ticket_channel", "ticket_product_area")
     assert BY_NAME["ticket_age_h"].group == "timing"
 
 
@@ -171,11 +175,11 @@ def test_describe_words(feature, value, row, text):
                 "unknown"
             ),
         ),
-        ("account_plan", pd.NA, "commercial plan: unknown"),
+        ("ticket_channel", pd.NA, "channel the ticket came in by: unknown"),
         ("ticket_age_h", pd.NaT, "hours since the ticket was created: unknown"),
         # No words of its own, or not a finite number: the generic wording.
-        ("ticket_event_count", 4.0, "events so far: 4"),
-        ("customer_sentiment_first", 0.25, "sentiment of the first customer message: 0.25"),
+        ("ticket_hour_utc", 14.0, "hour of day of as_of, UTC: 14"),
+        ("ticket_weekday", 4.5, "weekday of as_of (Monday = 0): 4.5"),
         ("ticket_channel", "email", "channel the ticket came in by: email"),
         ("ticket_age_h", float("inf"), "hours since the ticket was created: inf"),
         ("ticket_age_h", "soon", "hours since the ticket was created: soon"),
@@ -183,3 +187,212 @@ def test_describe_words(feature, value, row, text):
 )
 def test_describe_generic(feature, value, text):
     assert describe(feature, value, {}) == text
+
+
+# ----------------------------------------------------------- directions (monotone constraints)
+RISES = {
+    "customer_sentiment_drop",
+    "customer_negative_share",
+    "customer_intent_legal",
+    "customer_intent_churn",
+    "customer_intent_executive",
+    "customer_intent_security",
+    "customer_intent_followup_count",
+    "ticket_first_response_h",
+    "ticket_waiting_h",
+    "ticket_longest_wait_h",
+    "sla_consumed_share",
+    "sla_breached",
+    "ticket_reopen_count",
+    "ticket_handoff_count",
+    "ticket_bounceback_count",
+    "ticket_unanswered_count",
+    "ticket_customer_agent_ratio",
+    "account_arr",
+    "account_arr_tier",
+    "account_strategic",
+    "account_escalations_365d",
+}
+FALLS = {
+    "customer_sentiment_last",
+    "customer_sentiment_mean",
+    "customer_sentiment_min",
+    "customer_sentiment_first",
+    "customer_sentiment_trend_last3",
+    "sla_hours_to_breach",
+    "ticket_priority_current",
+    "ticket_priority_initial",
+    "account_days_to_renewal",
+    "account_sentiment_30d",
+}
+
+
+def test_directions_are_the_declared_domain_knowledge_each_with_a_reason():
+    assert {f.name for f in FEATURES if f.direction == 1} == RISES
+    assert {f.name for f in FEATURES if f.direction == -1} == FALLS
+    for f in FEATURES:
+        if f.direction:
+            assert f.direction_reason.strip() and "\n" not in f.direction_reason, f.name
+        else:
+            assert f.direction_reason == "", f.name
+    assert all(BY_NAME[c].direction == 0 for c in CATEGORICAL)
+    rows = direction_table()
+    assert [r["name"] for r in rows] == [n for n in FEATURE_NAMES if n in RISES | FALLS]
+    assert all(r["reason"] == BY_NAME[r["name"]].direction_reason for r in rows)
+
+
+def test_monotone_constraints_follow_the_feature_order():
+    assert len(MONOTONE_CONSTRAINTS) == len(FEATURE_NAMES)
+    assert MONOTONE_CONSTRAINTS == tuple(BY_NAME[n].direction for n in FEATURE_NAMES)
+    assert set(MONOTONE_CONSTRAINTS) == {-1, 0, 1}
+
+
+def test_directions_do_not_count_in_the_version():
+    changed = _with("ticket_age_h", direction=1, direction_reason="older is worse")
+    assert feature_set_version(changed) == FEATURE_SET_VERSION
+    assert feature_set_version(_with("ticket_weekday", explain=True)) == FEATURE_SET_VERSION
+
+
+# ------------------------------------------------------------------------- removed features
+REMOVED = {
+    "ticket_internal_note_count",  # how the simulator writes notes, the top 'reason' of half
+    "ticket_event_count",  # rows of the event log, whatever they are
+    "ticket_status_changes",  # status bookkeeping; '0 status changes' raised the risk
+    "customer_message_length_last",  # the phrasebook's short chasers
+    "account_age_days",  # a per-account constant: an account fingerprint
+    "account_plan",  # ARR tier by another name here; it bent the ARR constraint
+}
+
+
+def test_artefact_features_are_gone():
+    assert not REMOVED & set(FEATURE_NAMES)
+    assert len(FEATURES) >= 40
+
+
+def test_calendar_setting_and_id_like_features_are_not_reasons():
+    hidden = {f.name for f in FEATURES if not f.explain}
+    assert hidden == {
+        "ticket_in_business_hours",
+        "ticket_channel",
+        "ticket_product_area",
+        "ticket_hour_utc",
+        "ticket_weekday",
+    }
+    assert set(EXPLAINABLE) == set(FEATURE_NAMES) - hidden
+
+
+def test_a_past_renewal_date_is_unknown_not_overdue(small):
+    *_, feats = small
+    days = feats["account_days_to_renewal"]
+    assert (days.dropna() >= 0).all() and days.isna().any() and days.notna().any()
+
+
+# -------------------------------------------------------------------------------- reasons
+def _contributions(**by_name: float) -> np.ndarray:
+    c = np.zeros(len(FEATURE_NAMES) + 1)
+    for name, v in by_name.items():
+        c[FEATURE_NAMES.index(name)] = v
+    c[-1] = -2.5  # the bias never becomes a reason
+    return c
+
+
+def _row(**values) -> dict:
+    return {n: np.nan for n in FEATURE_NAMES} | values
+
+
+def test_reasons_words_order_and_shape():
+    row = _row(
+        customer_intent_legal=1.0,
+        ticket_waiting_h=5.0,
+        ticket_priority_current=2.0,
+        sla_breached=1.0,
+        ticket_reopen_count=2.0,
+        account_arr=600_000.0,
+        account_days_to_renewal=20.0,
+        ticket_handoff_count=0.0,
+        customer_sentiment_mean=0.5,
+    )
+    c = _contributions(
+        customer_intent_legal=0.9,
+        ticket_waiting_h=0.7,
+        sla_breached=0.5,
+        ticket_reopen_count=0.4,
+        account_arr=0.3,
+        account_days_to_renewal=0.2,
+        ticket_handoff_count=-0.6,
+        customer_sentiment_mean=-0.1,
+    )
+    up, down = reasons(row, c)
+    assert [r["text"] for r in up] == [
+        "customer has mentioned legal action",
+        "customer has waited 5.0 h for a reply; SLA is 2 h",
+        "first-response SLA missed",
+        "reopened 2 times",
+        "account ARR $600k",
+    ]
+    assert [r["text"] for r in down] == [
+        "no handoffs",
+        "customer messages read positive on average",
+    ]
+    assert set(up[0]) == {"feature", "value", "contribution", "text"}
+    assert up[0] == {
+        "feature": "customer_intent_legal",
+        "value": 1.0,
+        "contribution": 0.9,
+        "text": "customer has mentioned legal action",
+    }
+    assert reasons(row, c, up=2, down=1) == (up[:2], down[:1])
+
+
+def test_reasons_skip_missing_values_and_features_not_to_show():
+    row = _row(ticket_weekday=5.0, ticket_channel="email", ticket_waiting_h=3.0)
+    c = _contributions(
+        account_arr=2.0,  # missing
+        ticket_weekday=1.5,
+        ticket_channel=1.2,
+        ticket_in_business_hours=-1.0,  # missing and not shown anyway
+        ticket_waiting_h=0.1,
+    )
+    up, down = reasons(row, c)
+    assert [r["feature"] for r in up] == ["ticket_waiting_h"] and down == []
+
+
+def test_a_zero_count_shows_only_on_the_side_its_direction_allows():
+    row = _row(ticket_handoff_count=0.0, ticket_priority_changes=0.0, customer_intent_churn=0.0)
+    # +1 at zero lowering the risk: a lead recognises "no handoffs".
+    assert reasons(row, _contributions(ticket_handoff_count=-0.4))[1][0]["text"] == "no handoffs"
+    # ... raising it is an artefact of the data, and so is any unconstrained zero.
+    for c in (
+        _contributions(ticket_handoff_count=0.4),
+        _contributions(customer_intent_churn=0.3),
+        _contributions(ticket_priority_changes=0.5),
+        _contributions(ticket_priority_changes=-0.5),
+    ):
+        assert reasons(row, c) == ([], [])
+    # A non-zero count of an unconstrained feature is a fact and may be shown.
+    up, _ = reasons(_row(ticket_priority_changes=2.0), _contributions(ticket_priority_changes=0.5))
+    assert up[0]["text"] == "priority changed 2 times"
+
+
+def test_reasons_show_one_feature_per_topic():
+    row = _row(sla_breached=1.0, sla_consumed_share=1.4, ticket_first_response_h=9.0)
+    c = _contributions(sla_consumed_share=0.8, sla_breached=0.6, ticket_first_response_h=0.5)
+    up, _ = reasons(row, c)
+    assert [r["feature"] for r in up] == ["sla_consumed_share"]
+
+
+def test_reasons_on_real_rows_never_name_a_missing_or_hidden_feature(small):
+    *_, feats = small
+    rng = np.random.default_rng(0)
+    rows = feats.sample(300, random_state=0).to_dict("records")
+    for row in rows:
+        up, down = reasons(row, rng.normal(0, 1, len(FEATURE_NAMES) + 1))
+        assert len(up) <= 5 and len(down) <= 2
+        for r in up + down:
+            f = BY_NAME[r["feature"]]
+            assert f.explain and not pd.isna(row[f.name]) and r["value"] is not None
+            assert r["text"] == describe(f.name, row[f.name], row)
+            if f.dtype in ("int", "bool") and row[f.name] == 0:
+                assert f.direction and np.sign(r["contribution"]) == -f.direction
+        topics = [BY_NAME[r["feature"]].topic or r["feature"] for r in up]
+        assert len(set(topics)) == len(topics)

@@ -11,6 +11,7 @@ from training.alerts import (
     lowest_threshold_for_precision,
     threshold_for_alert_budget,
     threshold_for_recall,
+    threshold_for_ticket_share,
     ticket_curve,
 )
 
@@ -68,3 +69,21 @@ def test_threshold_for_alert_budget(tickets: pd.DataFrame) -> None:
     assert threshold_for_alert_budget(tickets, 0.1, days=2.0) > 0.9
     # A generous budget: every ticket.
     assert threshold_for_alert_budget(tickets, 10.0, days=2.0) == pytest.approx(0.3)
+
+
+def test_threshold_for_ticket_share(tickets: pd.DataFrame) -> None:
+    # 40% of 5 tickets = 2: the two highest peaks (0.9, 0.8); the cut sits at 0.75.
+    assert threshold_for_ticket_share(tickets, 0.4) == pytest.approx(0.75)
+    # Forced tickets use the share up first: 0.5 forced, one more allowed -> only 0.9 (0.85).
+    forced = np.array([False, False, False, True, False])
+    assert threshold_for_ticket_share(tickets, 0.4, forced) == pytest.approx(0.85)
+    # Two forced with a share of 2: above every free peak.
+    forced = np.array([False, False, False, True, True])
+    assert threshold_for_ticket_share(tickets, 0.4, forced) > 0.9
+    # More forced than the share allows: no threshold.
+    assert threshold_for_ticket_share(tickets, 0.2, forced) is None
+    # Ties are never split: with peaks 0.5, 0.5, 0.5, 0.2 and a share of 2, none of the 0.5s.
+    tied = pd.DataFrame({"peak": [0.5, 0.5, 0.5, 0.2], "escalated": [True] * 4})
+    assert threshold_for_ticket_share(tied, 0.5) > 0.5
+    # A share of 4 of 5 leaves out the lowest peak (0.3): the cut between 0.3 and 0.5.
+    assert threshold_for_ticket_share(tickets, 0.8) == pytest.approx(0.4)

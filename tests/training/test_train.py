@@ -12,10 +12,14 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from features.pipeline import build_feature_table
+from features.registry import FEATURE_NAMES, FEATURES, MONOTONE_CONSTRAINTS
 from models.policy import Bands, ThresholdPolicy
 from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.config import load_config
-from training.train import time_split, train_model
+from training.train import _lgb_params, time_split, train_model
+
+# Training runs register into an MLflow store on SQLite.
+pytestmark = pytest.mark.mlflow
 
 OVERRIDES = ["search.n_trials=2", "lightgbm.num_threads=1", "lightgbm.n_estimators=300"]
 
@@ -76,6 +80,12 @@ def test_evaluation_table_has_baselines_and_ceiling(trained):
     assert 0 < m["pr_auc"] <= 1 and m["ece"] < 0.1
     assert ev["ceiling"]["rows"] > 100 and 0 < ev["ceiling"]["pr_auc_ratio"] <= 1.5
     assert set(result.slices["slice"]) == {"arr_tier", "strategic", "priority", "channel"}
+    # The default policy carries the shipped triggers; their figures and the columns they read
+    # come with the test predictions.
+    names = [t.name for t in result.policy.triggers]
+    assert set(names) <= set(ev["triggers"]) and "alerts_per_day" in ev["policy"]
+    assert set(result.policy.feature_names()) <= set(result.test_predictions.columns)
+    assert result.policy.source["bands"]["watch"]["share"] == load_config()[0].policy.watch_share
     assert ev["calibration_method"] in ("isotonic", "sigmoid")
 
 
@@ -137,6 +147,11 @@ def test_train_register_promote_and_evaluate(trained, tmp_path, monkeypatch):
     run = client.get_run(summary["run_id"])
     assert run.data.params["feature_set_version"].startswith("1.")
     assert "model.pr_auc" in run.data.metrics
+    # The policy's triggers, each with its ticket-level figures on the test slice.
+    for name in ("high_value_threat", "first_response_sla_breached"):
+        assert f"trigger.{name}.recall" in run.data.metrics
+    assert "policy.alerts_per_day" in run.data.metrics
+    assert "triggers.csv" in {a.path for a in client.list_artifacts(summary["run_id"])}
     arts = {a.path for a in client.list_artifacts(summary["run_id"], "plots")}
     assert {
         "plots/pr_curve.png",
@@ -168,3 +183,48 @@ def test_train_register_promote_and_evaluate(trained, tmp_path, monkeypatch):
         ["evaluate", "--model", "models:/t-model@champion", "--data", str(out), "--split", "nope"],
     )
     assert bad.exit_code == 2 and "--split" in bad.output
+
+
+# ------------------------------------------------------------------------ monotone constraints
+def test_lightgbm_gets_the_declared_directions_in_feature_order():
+    cfg, _ = load_config(overrides=OVERRIDES)
+    assert cfg.lightgbm.monotone and cfg.lightgbm.monotone_constraints_method == "basic"
+    p = _lgb_params(cfg, {"num_leaves": 7})
+    assert p["monotone_constraints"] == list(MONOTONE_CONSTRAINTS)
+    assert p["monotone_constraints_method"] == "basic" and "monotone" not in p
+    off, _ = load_config(overrides=[*OVERRIDES, "lightgbm.monotone=false"])
+    assert not {"monotone_constraints", "monotone_constraints_method"} & set(_lgb_params(off))
+    # advanced broke the constraints on the demo data (LightGBM issues #5358, #6155).
+    with pytest.raises(ValueError, match="monotone_constraints_method"):
+        load_config(overrides=["lightgbm.monotone_constraints_method=advanced"])
+
+
+def test_the_trained_booster_carries_the_constraints(trained):
+    *_, result = trained
+    booster = result.model.booster
+    assert booster.feature_name() == list(FEATURE_NAMES)
+    assert booster.params["monotone_constraints"] == list(MONOTONE_CONSTRAINTS)
+    assert result.params["monotone_constraints"] == list(MONOTONE_CONSTRAINTS)
+
+
+def test_the_calibrated_probability_never_falls_when_a_risk_grows(trained):
+    """Push each constrained feature the way its direction says risk grows, on real test rows
+    (missing values stay missing): the calibrated probability never falls."""
+    _, _, table, _, _, _, result = trained
+    rows = table[(result.split == "test").to_numpy()].sample(1500, random_state=0)
+    base = result.model.predict_proba(rows)
+    margins = np.sort(result.model.predict_margin(rows))
+    assert (np.diff(result.model.calibrator.apply(margins)) >= -1e-12).all()
+    rose = 0
+    for f in FEATURES:
+        if not f.direction:
+            continue
+        values = rows[f.name].astype("float64")
+        scale = 1.0 if f.dtype in ("int", "bool") else float(np.nanstd(table[f.name]))
+        for step in (0.25, 1.0, 4.0):
+            moved = rows.copy()
+            moved[f.name] = values + f.direction * step * scale
+            p = result.model.predict_proba(moved)
+            assert (p >= base - 1e-12).all(), f"{f.name}: risk fell when it should not"
+            rose += int((p > base + 1e-9).sum())
+    assert rose > 0  # the constraints do not just freeze the model

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.policy import Bands, ThresholdPolicy
+from models.policy import NEVER, Bands, ThresholdPolicy
 from models.registry import load_policy
 from sources.synthetic.generate import GeneratorConfig, generate_dataset
 from training.alerts import (
@@ -23,7 +23,7 @@ from training.alerts import (
     days_covered,
     ticket_table,
 )
-from training.config import load_config
+from training.config import load_config, load_triggers
 from training.jobs import run_training
 from training.policy_store import save_policy
 from training.tuning import (
@@ -33,6 +33,9 @@ from training.tuning import (
     threshold_curves,
     tune_policy,
 )
+
+# Tuning reads and writes policies in an MLflow store on SQLite.
+pytestmark = pytest.mark.mlflow
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "threshold_tuning.ipynb"
 MODEL = "tune-model"
@@ -73,6 +76,14 @@ def make_predictions(
             "account_strategic": strategic[idx].astype("float64"),
             "ticket_priority_initial": (1 + idx % 3).astype("float64"),
             "ticket_channel": "email",
+            # The features the shipped triggers read: missing or calm, so none fires and the
+            # figures are the model's alone (tests/training/test_triggers.py has them firing).
+            "account_arr": np.nan,
+            "customer_intent_legal": np.nan,
+            "customer_intent_executive": np.nan,
+            "customer_sentiment_last": np.nan,
+            "sla_consumed_share": np.nan,
+            "sla_breached": 0.0,
         }
     )
     if teams:
@@ -105,7 +116,10 @@ def test_precision_floor_is_met_at_the_lowest_threshold():
     strategic = frame[frame["account_strategic"] == 1]
     assert precision_of(others, policy) >= 0.6
     assert precision_of(strategic, policy) >= 0.6
-    assert policy.source["notes"] == []
+    # No note about strategic accounts (the floor is met there); the escalate band alone alerts
+    # a third of these tickets, over the 10% watch share, and the notes say so.
+    assert not [n for n in policy.source["notes"] if "strategic" in n]
+    assert any("no separate watch band" in n for n in policy.source["notes"])
     assert precision_of(frame, policy) >= 0.6
     # The lowest such threshold: every lower one misses the floor on the default segment.
     tickets = ticket_table(others, others["p"].to_numpy())
@@ -114,7 +128,7 @@ def test_precision_floor_is_met_at_the_lowest_threshold():
             lower = ThresholdPolicy(Bands(0.0, t, 1.0))
             assert precision_of(others, lower) < 0.6
     b = policy.default
-    assert 0 <= b.watch <= b.escalate <= b.executive <= 1
+    assert 0 <= b.watch <= b.escalate <= b.executive <= NEVER
     assert policy.source["constraint"] == {"precision": 0.6}
 
 
@@ -262,6 +276,8 @@ def test_tune_cli_precision_writes_the_policy(store):
     res = runner.invoke(app, ["tune", "--model", URI, "--precision", str(floor)])
     assert res.exit_code == 0, res.output
     assert "escalate" in res.stdout and "wrote policy" in res.stdout
+    # Each trigger's ticket-level figures are in the report.
+    assert "triggers (ticket level" in res.stdout and "first_response_sla_breached" in res.stdout
     policy = load_policy(MODEL, info["version"])
     assert policy is not None and policy.version in res.stdout
     assert policy.source["by"] == "cli" and policy.source["constraint"] == {"precision": floor}
@@ -290,6 +306,14 @@ def test_tune_cli_errors_are_clear(store):
     assert res.exit_code == 2 and "best achievable" in res.output
     res = runner.invoke(app, ["tune", "--model", f"models:/{MODEL}@nope", "--precision", "0.5"])
     assert res.exit_code == 2 and "Traceback" not in res.output
+    res = runner.invoke(
+        app, ["tune", "--model", URI, "--precision", "0.5", "--triggers", "missing.yaml"]
+    )
+    assert res.exit_code == 2 and "missing.yaml" in res.output and "Traceback" not in res.output
+    res = runner.invoke(
+        app, ["tune", "--model", URI, "--precision", "0.5", "--no-triggers", "--triggers", "x"]
+    )
+    assert res.exit_code == 2 and "at most one" in res.output
 
 
 def test_notebook_is_committed_without_outputs():
@@ -298,7 +322,15 @@ def test_notebook_is_committed_without_outputs():
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
-    for name in ("model_uri", "precision", "alerts_per_day", "strategic_precision", "write"):
+    for name in (
+        "model_uri",
+        "precision",
+        "alerts_per_day",
+        "strategic_precision",
+        "watch_share",
+        "use_triggers",
+        "write",
+    ):
         assert f"{name} = " in params[0].source
 
 
@@ -330,10 +362,21 @@ def test_notebook_runs_headless_and_writes_the_policy(store, tmp_path):
     assert policy.source["constraint"] == {"alerts_per_day": 2.0, "scope": "team"}
     assert load_policy(MODEL, info["version"]) == policy
     b, s = policy.default, policy.segments["strategic"]
-    assert 0 <= b.watch <= b.escalate <= b.executive <= 1
+    assert 0 <= b.watch <= b.escalate <= b.executive <= NEVER
     assert s.escalate <= b.escalate
+    # The shipped triggers travel in the policy, and the budget holds with their alerts.
+    assert [t.name for t in policy.triggers] == [t.name for t in load_triggers().triggers]
+    assert policy.source["triggers"]["file"] == "training/triggers.yaml"
+    assert policy.source["bands"]["watch"]["reached_share"] <= 0.1 or any(
+        "no separate watch band" in n for n in policy.source["notes"]
+    )
+    executive = policy.source["bands"]["executive"]
+    assert executive["reachable"] or "executive only via triggers" in executive["reason"]
     tickets = ticket_table(predictions, predictions["p"].to_numpy())
-    alerted = alerted_tickets(predictions, policy).reindex(tickets.index).to_numpy()
+    decided = policy.decide_frame(predictions["p"].to_numpy(), predictions)
+    with_triggers = (decided["rank"] >= 2).groupby(predictions["ticket_id"].to_numpy()).max()
+    alerted = with_triggers.reindex(tickets.index).to_numpy()
+    assert alerted.sum() >= alerted_tickets(predictions, policy).sum()
     days = days_covered(predictions)
     per_team = pd.Series(alerted).groupby(tickets["team"].to_numpy()).sum() / days
     assert per_team.max() <= 2.0 + 1e-9

@@ -61,7 +61,7 @@ def test_executive_only_when_escalating():
         "executive": True,
         "kind": "hierarchical",
         "team": None,
-        "why": "risk above the executive threshold: executive sponsor and tier-3 owner",
+        "why": "executive escalation: executive sponsor and tier-3 owner",
     }
     # The executive band needs an escalate decision.
     assert route("watch", True, "security", {"ticket_tier_current": 1})["route_to"] == "tier1"
@@ -224,3 +224,9 @@ def test_a_ticket_created_off_hours_starts_at_opening():
     # Sunday 22:00: the two business hours run Monday 08:00-10:00.
     assert out["first_response_due"] == at("2026-03-02 10:00")
     assert (out["answered"], out["breached"], out["hours_left"]) == (False, False, None)
+
+
+def test_a_trigger_that_raised_the_action_is_named_first() -> None:
+    out = route("escalate", False, "other", {"ticket_tier_current": 1.0}, ("sla_breached",))
+    assert out["why"].startswith("raised by trigger sla_breached; ")
+    assert out["route_to"] == "tier2"
