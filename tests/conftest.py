@@ -127,6 +127,14 @@ def lexical_scorer() -> LexicalScorer:
     return LexicalScorer()
 
 
+@pytest.fixture(scope="session")
+def text_scorer():
+    """The real transformer text scorer (loaded once per test session)."""
+    from models.text_scorer import TransformerTextScorer
+
+    return TransformerTextScorer()
+
+
 # The real incident logs live in ../shared/data/incidents next to the repository (see
 # ../shared/data/README.md); a test that needs one is skipped when it is not there.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "incidents"

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from features.build import build_features, escalation_history, make_snapshots
-from features.text import SIGNAL_COLUMNS, attach_text_signals
+from features.text import attach_text_signals
 from sources.synthetic.generate import GeneratorConfig, simulate
 
 
-class LexicalScorer:
-    """A fast deterministic stand-in for the transformer (structure tests only)."""
-
-    def score_texts(self, texts):
-        s = np.array([-0.8 if "!" in t else (0.3 if "thank" in t.lower() else 0.0) for t in texts])
-        out = pd.DataFrame({"sentiment": s, "p_negative": (s < 0).astype(float)})
-        for col in SIGNAL_COLUMNS[2:]:
-            key = col.removeprefix("intent_")
-            out[col] = [float(key.split("_")[0] in t.lower()) for t in texts]
-        return out
-
-
 @pytest.fixture(scope="package")
-def lexical() -> LexicalScorer:
-    return LexicalScorer()
+def lexical(lexical_scorer):
+    """The fast text scorer of tests/conftest.py."""
+    return lexical_scorer
 
 
 @pytest.fixture(scope="package")

@@ -19,7 +19,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.schema import SupportData, read_dataset
-from models.text_scorer import TransformerTextScorer
 from serving.core.config import Settings
 from serving.main import create_app
 from serving.services.service import Service
@@ -47,11 +46,6 @@ class TrainedRegistry:
     @property
     def tracking_uri(self) -> str:
         return f"sqlite:///{self.root / 'mlflow.db'}"
-
-
-@pytest.fixture(scope="session")
-def text_scorer() -> TransformerTextScorer:
-    return TransformerTextScorer()
 
 
 @pytest.fixture(scope="session")
