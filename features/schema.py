@@ -42,7 +42,7 @@ EVENT_TYPES = (
 ACTORS = ("customer", "agent", "system")
 STATUSES = ("new", "open", "pending_customer", "pending_internal", "solved", "closed")
 ESCALATION_TYPES = ("billing_dispute", "technical_failure", "contract_legal", "security", "other")
-ESCALATION_KINDS = ("hierarchical", "functional")
+ESCALATION_KINDS = ("hierarchical", "functional", "executive")
 
 Kind = Literal["str", "float", "int", "bool", "ts"]
 
@@ -101,7 +101,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
             "str",
             True,
             allowed=ESCALATION_KINDS,
-            description="hierarchical (up the chain) or functional (to another team)",
+            description="hierarchical (up the chain), functional (to another team) or executive",
         ),
     ),
 }

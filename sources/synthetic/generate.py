@@ -9,7 +9,11 @@ What it simulates, and where:
   (:mod:`~sources.synthetic.process`): handoffs, bouncebacks, reopens, waiting on customer, SLA
   clocks, driven by a hidden frustration (:mod:`~sources.synthetic.state`), worded by
   :class:`~sources.synthetic.text.TextBank`;
-- its escalation as a hazard process (:mod:`~sources.synthetic.escalation`);
+- what customers demand (escalation, a manager, their executives, churn, legal) and whether the
+  team defuses it (:mod:`~sources.synthetic.demands`), and harmless mentions of the same words;
+- its escalation as three competing hazards, the desk's (tier), the customer's demand and a
+  silent internal one driven by the account (:mod:`~sources.synthetic.escalation`); an
+  account's escalations raise the silent hazard of its later tickets;
 - ground truth (:mod:`~sources.synthetic.truth`): for a sample of tickets, the true probability
   of escalating after every scoring moment, written to ``ground_truth.parquet`` beside (never
   inside) the support-data tables (:mod:`~sources.synthetic.tables`).
@@ -51,6 +55,8 @@ from sources.synthetic.truth import StepSnapshots, truth_rows
 
 log = logging.getLogger(__name__)
 
+YEAR_H = 365.0 * 24.0
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -61,13 +67,15 @@ class GeneratorConfig:
     days: int = 180
     outage_share: float = 0.06
     truth_fraction: float = 0.05
-    truth_replicates: int = 8
+    truth_replicates: int = 16
 
 
 def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, pd.DataFrame]:
     """Simulate the organisation. Returns validated tables and the ground-truth frame.
 
-    The ground-truth frame has columns ticket_id, as_of (UTC), p_true and frustration.
+    The ground-truth frame has columns ticket_id, as_of (UTC), p_true, frustration and
+    escalation_source (how the ticket escalated in the end: customer, process, internal; null
+    if it did not).
     """
     nprng = np.random.default_rng(cfg.seed)
     accounts = make_accounts(cfg.n_tickets, nprng)
@@ -84,7 +92,7 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
     )
     env = Environment(frontline, specialist, pool.choose)
     tb = TextBank()
-    process = TicketProcess(env, tb)
+    process = TicketProcess(env, tb, commit=True)
     truth_process = TicketProcess(env, None)
 
     acc_records = accounts.assign(
@@ -100,11 +108,14 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
     tickets: list[dict[str, Any]] = []
     outcomes: list[tuple] = []
     truth: list[tuple] = []
+    escalated_at: dict[int, list[float]] = {}  # account row -> its escalation times
     n = len(created)
     for i in tqdm(range(n), desc="tickets", disable=not progress, mininterval=1.0):
         account = acc_records[acc_idx[i]]
         outage = outage_records[outage_idx[i]] if outage_idx[i] >= 0 else None
-        s, meta = new_ticket(rng, float(created[i]), account, outage, business)
+        t = float(created[i])
+        history = sum(1 for e in escalated_at.get(acc_idx[i], ()) if t - YEAR_H <= e < t)
+        s, meta = new_ticket(rng, t, account, outage, business, history)
         steps = StepSnapshots() if rng.random() < cfg.truth_fraction else None
         out: list[tuple] = []
         segments: list[tuple] = []
@@ -115,10 +126,12 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
         process.run(s, rng, out, segments, steps)
         tau = place_escalation(segments, s.t, rng.expovariate(1.0))
         ticket_id = f"T{i:07d}"
+        source = None
         if tau is not None:
             # Everything from the escalation on is replaced by its handling.
-            out, etype, kind = escalate(rng, tb, s, out, tau)
+            out, source, etype, kind = escalate(rng, tb, s, out, segments, tau)
             outcomes.append((ticket_id, tau, etype, kind))
+            escalated_at.setdefault(acc_idx[i], []).append(tau)
         else:
             outcomes.append((ticket_id, None, None, None))
         if steps is not None:
@@ -126,7 +139,14 @@ def simulate(cfg: GeneratorConfig, progress: bool = True) -> tuple[SupportData, 
             # tickets created before it, as the ticket itself did.
             truth.extend(
                 truth_rows(
-                    truth_process, ticket_id, steps, out, tau, truth_rng, cfg.truth_replicates
+                    truth_process,
+                    ticket_id,
+                    steps,
+                    out,
+                    tau,
+                    truth_rng,
+                    cfg.truth_replicates,
+                    source,
                 )
             )
         # Agent occupancy: each assignment holds the agent until the next one or the close.

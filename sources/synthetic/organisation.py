@@ -125,7 +125,7 @@ def make_accounts(n_tickets: int, rng: np.random.Generator) -> pd.DataFrame:
     n = max(30, n_tickets // 15)
     arr = np.round(np.minimum(15000.0 * np.exp(1.25 * rng.standard_normal(n)), 5e6), -2)
     arr = np.maximum(arr, 1200.0)
-    strategic = (arr >= 400_000) | ((arr >= 150_000) & (rng.random(n) < 0.3))
+    strategic = (arr >= 400_000) | ((arr >= 100_000) & (rng.random(n) < 0.35))
     plan = np.select(
         [arr < 10_000, arr < 50_000, arr < 200_000], ["starter", "pro", "business"], "enterprise"
     )

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 ISSUE_CATEGORIES = ("billing", "technical", "contract", "security", "howto")
-MENTIONS = ("legal", "churn", "executive", "security", "billing", "outage")
+# Customer cues: demands the simulator acts on (escalation request, executives, churn or renewal,
+# legal), topic mentions, and harmless uses of the same words (benign_*).
+DEMANDS = ("escalate", "executive", "churn", "legal")
+TOPICS = ("security", "billing", "outage")
+BENIGN = ("benign_legal", "benign_churn", "benign_executive", "benign_security")
+MENTIONS = DEMANDS + TOPICS + BENIGN
 PRODUCT_AREAS = (
     "api",
     "billing_portal",
@@ -45,9 +50,18 @@ AGENT_KINDS = (
     "handoff",
     "apology",
     "pending_customer",
+    "reassurance",
     "escalation_ack",
 )
-NOTE_KINDS = ("handoff", "investigation", "bounceback", "escalation", "outage_link")
+NOTE_KINDS = (
+    "handoff",
+    "investigation",
+    "bounceback",
+    "escalation",
+    "account_escalation",
+    "executive_escalation",
+    "outage_link",
+)
 AGENT_TIERS = (1, 2, 3, 4)
 N_BANDS = 4  # tone bands (customers) and tiers (agents)
 

@@ -1,10 +1,12 @@
 """The life of one synthetic ticket: a discrete-event process over its hidden state.
 
 Each step advances to the next due clock (:class:`~sources.synthetic.state.Clock`) and applies
-it: replies, follow-ups, handoffs between tiers, bouncebacks, resolution, reopen, close. The
-process emits event tuples and, when given a text bank, their wording; without one (ground-truth
-re-simulation) only the state moves. Frustration rises with delays, unanswered follow-ups, SLA
-breaches, handoffs, bouncebacks and reopens, and falls with progress.
+it: replies, follow-ups, handoffs between tiers, bouncebacks, resolution, reopen, close, and a
+nudge when the customer goes quiet (a ticket that only looks overdue: it waits on the customer).
+The process emits event tuples and, when given a text bank, their wording; without one
+(ground-truth re-simulation) only the state moves. Frustration rises with delays, unanswered
+follow-ups, SLA breaches, handoffs, bouncebacks and reopens, and falls with progress. What the
+customer demands, and whether the team's answer defuses it, is :mod:`sources.synthetic.demands`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from features.calendar import Calendar
-from sources.synthetic.state import Clock, TicketState, hazard, lognormal_after
+from sources.synthetic.demands import (
+    DEMANDS,
+    REACT_SCALE,
+    REASSURE_P,
+    defuse,
+    lapse,
+    react_odds,
+    voice,
+)
+from sources.synthetic.state import (
+    REVIEW_H,
+    TRIGGER_BREACH,
+    TRIGGER_REOPEN,
+    Clock,
+    TicketState,
+    hazards,
+    lognormal_after,
+)
 from sources.synthetic.text import TextBank
 
 TIER2_TEAM = {
@@ -30,6 +49,11 @@ AGENT_MEDIAN_H = {"P1": 0.35, "P2": 1.2, "P3": 3.5}
 FOLLOWUP_MEDIAN_H = {"P1": 1.0, "P2": 5.0, "P3": 20.0}
 MAX_FOLLOWUPS = 4
 RESOLVE_P = 0.5
+# A quiet customer gets a nudge after NUDGE_H wall-clock hours, and the ticket is solved if
+# 1.5 x NUDGE_H more pass without an answer.
+NUDGE_H = 48.0
+# The clocks a ticket can wait on; each has its handler ``_on_<name>``.
+CLOCKS = "sla followup customer agent thanks reopen close nudge lapse review".split()
 
 
 def tier2_team(category: str, product_area: str) -> str:
@@ -59,24 +83,33 @@ class Environment:
 
 
 class TicketProcess:
-    """Runs a ticket's events from a state. Text is produced only when a text bank is given."""
+    """Runs a ticket's events from a state. Text is produced only when a text bank is given.
 
-    def __init__(self, env: Environment, text: TextBank | None = None) -> None:
+    ``commit``: assignments update the teams' usual load (the generated tickets); a
+    re-simulated future (ground truth) must leave the world as it found it.
+    """
+
+    def __init__(
+        self, env: Environment, text: TextBank | None = None, *, commit: bool = False
+    ) -> None:
         self.env = env
         self.text = text
-        self._handlers = {
-            name: getattr(self, "_on_" + name)
-            for name in ("sla", "followup", "customer", "agent", "thanks", "reopen", "close")
-        }
+        self.commit = commit
+        self._handlers = {name: getattr(self, "_on_" + name) for name in CLOCKS}
 
     # -- clocks -----------------------------------------------------------------------------
     def _calendar(self, tier: int) -> Calendar:
         return self.env.frontline if tier == 1 else self.env.specialist
 
     def _agent_clock(
-        self, s: TicketState, rng: random.Random, start: float, elapsed_from: float | None = None
+        self,
+        s: TicketState,
+        rng: random.Random,
+        start: float,
+        elapsed_from: float | None = None,
+        urgency: float = 1.0,
     ) -> Clock:
-        median = AGENT_MEDIAN_H[s.priority] * s.load_mult * (1.0 + 0.5 * (s.tier - 1))
+        median = AGENT_MEDIAN_H[s.priority] * s.load_mult * (1.0 + 0.5 * (s.tier - 1)) * urgency
         cal = self._calendar(s.tier)
         worked = cal.worked(start, elapsed_from) if elapsed_from is not None else 0.0
         w = lognormal_after(rng, median, 0.9, worked)
@@ -91,9 +124,9 @@ class TicketProcess:
 
     def redraw(self, s: TicketState, rng: random.Random) -> None:
         """Re-draw every pending clock's remaining delay given the time already elapsed."""
-        for name, c in list(s.clocks.items()):
-            if name == "sla":
-                continue  # deterministic deadline
+        for c in list(s.clocks.values()):
+            if c.sigma == 0.0:
+                continue  # a known time: SLA deadline, nudge, the update at an outage's end
             if c.working:
                 cal = self._calendar(s.tier)
                 w = lognormal_after(rng, c.median, c.sigma, cal.worked(c.start, s.t))
@@ -109,24 +142,10 @@ class TicketProcess:
             delta *= 1.0 - s.F
         s.F = min(1.0, max(0.0, s.F + delta))
 
-    def _mentions(self, s: TicketState, rng: random.Random) -> tuple[str, ...]:
-        """Explicit risk mentions in a customer message: more likely the angrier the customer."""
-        if s.F < 0.55:
-            return ()
-        p = 0.9 * (s.F - 0.55)
-        out: list[str] = []
-        if rng.random() < p:
-            if s.category in ("billing", "security"):
-                out.append(s.category)
-            elif s.outage:
-                out.append("outage")
-        if rng.random() < 0.55 * p:
-            out.append(rng.choice(("executive", "executive", "churn", "churn", "legal")))
-            if s.category == "contract" and "legal" not in out and rng.random() < 0.5:
-                out.append("legal")
-        if out and any(m in ("executive", "churn", "legal") for m in out):
-            s.threat = 1
-        return tuple(out)
+    @staticmethod
+    def _tone(s: TicketState) -> float:
+        """The frustration a message reads with: the state's, raised for customers who vent."""
+        return min(1.0, s.F + s.vent)
 
     def _emit(
         self,
@@ -181,7 +200,7 @@ class TicketProcess:
     def _assign(self, out, s, rng, team: str, tier: int, actor: str) -> None:
         self._tick(s, rng)
         s.team, s.tier = team, tier
-        agent, mult = self.env.load_multiplier(team, s.t, rng, out is not None)
+        agent, mult = self.env.load_multiplier(team, s.t, rng, self.commit)
         s.agent, s.load_mult = agent, mult
         s.visited.add(team)
         self._emit(out, s, "assignment", actor, team=team, tier=tier)
@@ -190,13 +209,11 @@ class TicketProcess:
     def open(self, s: TicketState, rng: random.Random, out: list) -> None:
         """The ticket's first events: the customer's message and routing to tier 1."""
         tb = self.text
+        mentions = voice(s, rng, "opening")
         text = None
         if tb is not None:
-            text = tb.opening(
-                rng, s.category, s.area, s.F, s.outage, self._mentions(s, rng), channel=s.channel
-            )
-        else:
-            self._mentions(s, rng)
+            f = self._tone(s)
+            text = tb.opening(rng, s.category, s.area, f, s.outage, mentions, channel=s.channel)
         self._emit(out, s, "customer_message", "customer", text=text, agent=False)
         s.wait_since = s.t
         s.unanswered = 1
@@ -204,6 +221,17 @@ class TicketProcess:
         s.clocks["agent"] = self._agent_clock(s, rng, s.t)
         s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
         s.clocks["sla"] = Clock(s.t, 0.0, 0.0, s.sla_due, False)
+        self._react(s, rng, mentions)
+
+    def _react(self, s: TicketState, rng: random.Random, mentions: tuple[str, ...]) -> None:
+        """A desk that hears a demand may answer sooner: the agent's reply is pulled forward."""
+        if "agent" not in s.clocks or not any(m in DEMANDS for m in mentions):
+            return
+        if rng.random() < react_odds(s):
+            fast = self._agent_clock(s, rng, s.t, urgency=REACT_SCALE)
+            s.heard = True
+            if fast.due < s.clocks["agent"].due:
+                s.clocks["agent"] = fast
 
     def step(
         self,
@@ -216,16 +244,20 @@ class TicketProcess:
         """Advance to the next due clock, apply it, return the hazard integral over the gap.
 
         ``out`` collects event tuples; with ``out=None`` (re-simulation) only the state moves.
-        ``segments`` collects (gap start, cumulative hazard at gap start, hazard in the gap).
+        ``segments`` collects (gap start, cumulative hazard at gap start, hazard in the gap,
+        then the gap's tier, demand and silent hazards, demand kind, tier and agent).
         """
         name, due = "", math.inf
         for key, clock in s.clocks.items():
             if clock.due < due:
                 name, due = key, clock.due
         t_next = due if due > s.t else s.t
-        h = hazard(s)
+        h_tier, h_demand, h_silent = hazards(s)
+        h = h_tier + h_demand + h_silent
         if segments is not None:
-            segments.append((s.t, lam_so_far, h))
+            segments.append(
+                (s.t, lam_so_far, h, h_tier, h_demand, h_silent, s.demand_kind, s.tier, s.agent)
+            )
         lam = h * (t_next - s.t)
         s.t = t_next
         del s.clocks[name]
@@ -258,37 +290,53 @@ class TicketProcess:
         return total
 
     # -- clock handlers -----------------------------------------------------------------------
+    def _trigger(self, s: TicketState, rng: random.Random, rate: float) -> None:
+        """The desk's escalation rules fire (a missed SLA, a reopen, a bounceback): for a review
+        window the tier hazard rises by ``rate`` per hour."""
+        s.trigger = max(s.trigger, rate)
+        s.clocks["review"] = self._wall_clock(rng, s.t, REVIEW_H, 0.5)
+
+    def _on_review(self, s: TicketState, rng: random.Random, out: list) -> None:
+        s.trigger = 0.0
+
     def _on_sla(self, s: TicketState, rng: random.Random, out: list) -> None:
         if not s.responded:
             s.breached = 1
             self._bump(s, 0.08)
+            self._trigger(s, rng, TRIGGER_BREACH[s.priority])
 
     def _on_followup(self, s: TicketState, rng: random.Random, out: list) -> None:
         if s.status not in ("new", "open", "pending_internal"):
             return
         self._bump(s, 0.03 + 0.015 * s.unanswered)
         text = None
-        mentions = self._mentions(s, rng)
+        mentions = voice(s, rng, "follow_up")
         if self.text is not None:
-            text = self.text.follow_up(rng, s.F, s.unanswered, mentions, channel=s.channel)
+            f = self._tone(s)
+            text = self.text.follow_up(rng, f, s.unanswered, mentions, channel=s.channel)
         self._emit(out, s, "customer_message", "customer", text=text, agent=False)
         s.unanswered += 1
         if s.unanswered <= MAX_FOLLOWUPS:
             # Chasers come faster from an angry customer but space out as they go unanswered.
             median = FOLLOWUP_MEDIAN_H[s.priority] * s.unanswered * (1.2 - 0.6 * s.F)
             s.clocks["followup"] = self._wall_clock(rng, s.t, max(median, 0.25), 0.8)
+        self._react(s, rng, mentions)
 
-    def _customer_says(self, s: TicketState, rng: random.Random, out: list, kind: str) -> None:
-        mentions = self._mentions(s, rng)
+    def _customer_says(
+        self, s: TicketState, rng: random.Random, out: list, kind: str
+    ) -> tuple[str, ...]:
+        mentions = voice(s, rng, kind)
         text = None
         if self.text is not None:
+            f = self._tone(s)
             if kind == "reply":
                 text = self.text.customer_reply(
-                    rng, s.category, s.area, s.F, mentions, channel=s.channel
+                    rng, s.category, s.area, f, mentions, channel=s.channel
                 )
             else:
-                text = self.text.reopen(rng, s.category, s.area, s.F, mentions, channel=s.channel)
+                text = self.text.reopen(rng, s.category, s.area, f, mentions, channel=s.channel)
         self._emit(out, s, "customer_message", "customer", text=text, agent=False)
+        return mentions
 
     def _await_agent(self, s: TicketState, rng: random.Random) -> None:
         s.wait_since = s.t
@@ -300,9 +348,12 @@ class TicketProcess:
         if s.status != "pending_customer":
             return
         self._bump(s, 0.02 * rng.random())
-        self._customer_says(s, rng, out, "reply")
+        s.clocks.pop("nudge", None)
+        s.nudges = 0
+        mentions = self._customer_says(s, rng, out, "reply")
         self._set_status(out, s, rng, "open", actor="system")
         self._await_agent(s, rng)
+        self._react(s, rng, mentions)
 
     def _on_agent(self, s: TicketState, rng: random.Random, out: list) -> None:
         # Frustration from the wait just ended (relative to what this priority expects).
@@ -312,6 +363,7 @@ class TicketProcess:
         s.responded = 1
         s.unanswered = 0
         s.clocks.pop("followup", None)
+        heard, s.heard = s.heard, False
         if s.tier >= 2 and rng.random() < 0.3:
             self._note(out, s, rng, "investigation")
             self._tick(s, rng)
@@ -331,32 +383,56 @@ class TicketProcess:
             self._tick(s, rng)
             s.priority = "P2" if s.priority == "P3" else "P1"
             self._emit(out, s, "priority_change", "agent", priority=s.priority)
-        if s.needed_tier > s.tier and rng.random() < 0.75:
+        outage_open = s.outage and s.t < s.outage_end
+        # Once the outage is over, whoever holds its ticket can confirm the fix.
+        fixed = s.outage and not outage_open
+        if s.needed_tier > s.tier and not fixed and rng.random() < 0.75:
+            # A handoff to the tier that can solve it answers a demand; one on the way does not.
+            defuse(s, s.tier + 1 >= s.needed_tier)
             self._handoff(s, rng, out)
             return
-        outage_open = s.outage and s.t < s.outage_end
-        progress = (not outage_open) and s.tier >= s.needed_tier and rng.random() < s.helpfulness
+        progress = (fixed or (not outage_open and s.tier >= s.needed_tier)) and (
+            rng.random() < s.helpfulness
+        )
+        # A desk that heard the demand answers it even before it has a fix: it takes ownership.
+        reassure = (
+            heard
+            and s.demand > 0.0
+            and not (progress or outage_open)
+            and rng.random() < REASSURE_P
+        )
         # Memoryless resolution: each helpful reply at the right tier solves it with RESOLVE_P.
-        if progress and (s.outage or rng.random() < RESOLVE_P):
+        resolves = progress and (s.outage or rng.random() < RESOLVE_P)
+        # A fast answer defuses a demand if it solves the problem, updates during an outage, or
+        # comes from a desk that heard the demand (progress or ownership); routine troubleshooting
+        # from one that did not leaves the demand standing.
+        defuse(s, resolves or outage_open or reassure or (heard and progress))
+        if resolves:
             self._resolve(s, rng, out)
             return
         if outage_open:
             kind = "update"
+        elif reassure:
+            kind = "reassurance"
         else:
             kind = rng.choice(("question", "question", "workaround", "update"))
         self._tick(s, rng)
         self._agent_says(out, s, rng, kind)
-        self._bump(s, -0.05 if progress else 0.015)
-        if kind == "update" and outage_open:
+        self._bump(s, -0.05 if progress or reassure else 0.015)
+        if outage_open or reassure:
             # The next update comes when there is news; the customer may chase meanwhile.
             s.wait_since = s.t
             s.clocks["agent"] = self._agent_clock(s, rng, s.t)
             s.clocks["followup"] = self._wall_clock(rng, s.t, FOLLOWUP_MEDIAN_H[s.priority], 0.8)
-            if s.outage_end < s.clocks["agent"].due:
-                s.clocks["agent"].due = s.outage_end + 0.1 + 0.4 * rng.random()
+            if outage_open and s.outage_end < s.clocks["agent"].due:
+                # The incident's fix is news the desk passes on at once (a known time, so the
+                # ground truth does not re-draw it).
+                due = s.outage_end + 0.1 + 0.4 * rng.random()
+                s.clocks["agent"] = Clock(s.t, 0.0, 0.0, due, True)
             return
         self._set_status(out, s, rng, "pending_customer")
         s.clocks["customer"] = self._wall_clock(rng, s.t, 2.5 + 6.0 * (s.channel == "email"), 1.1)
+        s.clocks["nudge"] = Clock(s.t, 0.0, 0.0, s.t + NUDGE_H, False)
 
     def _handoff(self, s: TicketState, rng: random.Random, out: list) -> None:
         new_tier = s.tier + 1
@@ -401,12 +477,31 @@ class TicketProcess:
         s.clocks.pop("thanks", None)
         s.reopens += 1
         self._bump(s, 0.15)
+        self._trigger(s, rng, TRIGGER_REOPEN)
         self._emit(out, s, "reopened", "customer", agent=False)
         self._tick(s, rng)
-        self._customer_says(s, rng, out, "reopen")
+        mentions = self._customer_says(s, rng, out, "reopen")
         self._set_status(out, s, rng, "open", actor="system")
         s.helpfulness = min(0.95, s.helpfulness + 0.1)
         self._await_agent(s, rng)
+        self._react(s, rng, mentions)
+
+    def _on_nudge(self, s: TicketState, rng: random.Random, out: list) -> None:
+        if s.status != "pending_customer":
+            return
+        if s.nudges:
+            # Still nothing from the customer after the reminder: the desk solves the ticket.
+            s.clocks.pop("customer", None)
+            self._set_status(out, s, rng, "solved")
+            s.clocks["close"] = self._wall_clock(rng, s.t, 40.0, 0.35)
+            return
+        s.nudges += 1
+        self._tick(s, rng)
+        self._agent_says(out, s, rng, "pending_customer")
+        s.clocks["nudge"] = Clock(s.t, 0.0, 0.0, s.t + NUDGE_H * 1.5, False)
+
+    def _on_lapse(self, s: TicketState, rng: random.Random, out: list) -> None:
+        lapse(s)
 
     def _on_close(self, s: TicketState, rng: random.Random, out: list) -> None:
         s.clocks.clear()

@@ -11,7 +11,8 @@ from features.schema import SupportData
 
 
 def describe(data: SupportData) -> dict[str, Any]:
-    """Base rates of a data set: escalation, reopen, SLA breach, handoffs, sizes."""
+    """Base rates of a data set: escalation (with its types and kinds), reopen, SLA breach,
+    handoffs, sizes."""
     ev = data.events
     tk = data.tickets
     n = len(tk)
@@ -58,5 +59,8 @@ def describe(data: SupportData) -> dict[str, Any]:
         out["median_hours_to_escalation"] = round(float(np.nanmedian(lead)), 1)
         out["escalation_types"] = (
             data.outcomes.loc[esc, "escalation_type"].value_counts().astype(int).to_dict()
+        )
+        out["escalation_kinds"] = (
+            data.outcomes.loc[esc, "escalation_kind"].value_counts().astype(int).to_dict()
         )
     return out

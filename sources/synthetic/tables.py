@@ -31,7 +31,7 @@ def assemble_tables(
     (ts, event_type, actor, agent_id, team, tier, status, priority, csat, text) and
     ``ev_ticket`` the position of each one's ticket in ``tickets``; ``outcomes`` are
     (ticket_id, escalated_at, escalation_type, escalation_kind) and ``truth`` rows
-    (ticket_id, as_of, p_true, frustration). The ground truth never joins the support data.
+    (ticket_id, as_of, p_true, frustration, escalation_source). The ground truth never joins the support data.
     """
     tdf = pd.DataFrame(tickets)
     tdf["created_at"] = hours_to_ts(tdf["created_at"])
@@ -71,6 +71,8 @@ def assemble_tables(
     odf["escalated_at"] = hours_to_ts(odf["escalated_at"].astype("float64"))
     adf = accounts.drop(columns=["_temper"])
     data = validate_tables(adf, tdf, edf, odf, files={"events": "generated events"})
-    gt = pd.DataFrame.from_records(truth, columns=["ticket_id", "as_of", "p_true", "frustration"])
+    gt = pd.DataFrame.from_records(
+        truth, columns=["ticket_id", "as_of", "p_true", "frustration", "escalation_source"]
+    )
     gt["as_of"] = hours_to_ts(gt["as_of"])
     return data, gt

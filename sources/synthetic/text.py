@@ -7,9 +7,10 @@ give the same text.
 
 A hidden frustration level in [0, 1] picks the tone band of every slot: 0 is calm and polite,
 about 0.4 mildly annoyed, about 0.7 clearly frustrated, 0.9 and above angry (capitals, "!!!",
-blunt wording; see `sources.synthetic.tone`). Risk cues (legal, churn, executive, security,
-billing, outage) appear only when the caller asks for them through `mentions`; the label must
-not leak through wording the simulator did not decide on.
+blunt wording; see `sources.synthetic.tone`). Cues appear only when the caller asks for them
+through `mentions` (see `phrasebook.MENTIONS`): demands (escalate, executive, churn, legal),
+topics (security, billing, outage) and harmless uses of the same words (benign_*); the label
+must not leak through wording the simulator did not decide on.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """What a new synthetic ticket looks like: category, area, priority, channel, first mood.
 
-The category decides the product area, the tier needed to solve it and how helpful replies are;
-the account's ARR, temperament and renewal date, and a running outage, set the frustration the
-customer starts with.
+The category decides the product area, the tier needed to solve it, how helpful replies are and
+how severe an escalation of it would be; the account's ARR, temperament and renewal date, and a
+running outage, set the frustration the customer starts with. The account's value, renewal
+proximity and escalation history set the rate of a silent (internal) escalation. Some customers
+write angrier than they are (``vent``): their tone is raised, their hazard is not.
 """
 
 from __future__ import annotations
@@ -12,7 +14,20 @@ import random
 from typing import Any
 
 from features.calendar import Calendar, sla_deadline
-from sources.synthetic.state import B_ARR, B_STRATEGIC, TicketState
+from sources.synthetic.demands import ASSERTIVE_P
+from sources.synthetic.state import (
+    B_ARR,
+    B_STRATEGIC,
+    OUTAGE_SEVERITY,
+    SEVERITY,
+    SILENT_ARR,
+    SILENT_H0,
+    SILENT_HISTORY,
+    SILENT_P1,
+    SILENT_RENEWAL,
+    SILENT_STRATEGIC,
+    TicketState,
+)
 
 CATEGORIES = ("billing", "technical", "howto", "contract", "security")
 CATEGORY_P = (0.18, 0.42, 0.22, 0.08, 0.10)
@@ -27,6 +42,7 @@ CATEGORY_F0 = {
 # bounces back from a specialist team with BOUNCE_P.
 HELPFULNESS = {"howto": 0.8, "billing": 0.7, "technical": 0.6, "contract": 0.65, "security": 0.6}
 BOUNCE_P = 0.15
+VENT_P = 0.12  # share of customers who write angrier than they are
 CHANNELS = ("email", "web", "chat", "phone")
 CHANNEL_P = (0.42, 0.25, 0.22, 0.11)
 TECH_AREAS = (
@@ -55,12 +71,14 @@ def new_ticket(
     account: dict[str, Any],
     outage: dict[str, Any] | None,
     business: Calendar,
+    history: int = 0,
 ) -> tuple[TicketState, dict[str, Any]]:
     """A new ticket created at ``t`` (epoch hours): its hidden state and its ticket columns.
 
     ``account`` holds arr, strategic, renewal_h (epoch hours) and temper; ``outage`` (start,
-    end, area) is the outage the ticket reports, if any. The columns returned are category,
-    product_area, channel and priority.
+    end, area) is the outage the ticket reports, if any; ``history`` counts the account's
+    escalations in the year before ``t``. The columns returned are category, product_area,
+    channel and priority.
     """
     if outage is not None:
         category, area = "technical", outage["area"]
@@ -88,7 +106,7 @@ def new_ticket(
         0.12
         + CATEGORY_F0[category]
         + account["temper"]
-        + 0.18 * (outage is not None)
+        + 0.12 * (outage is not None)
         + 0.06 * (0 <= days_to_renewal <= 60)
         + rng.gauss(0.0, 0.04)
     )
@@ -100,17 +118,31 @@ def new_ticket(
     s.tier, s.team, s.agent = 1, None, None
     s.needed_tier = needed
     s.priority = priority
-    s.breached = s.responded = s.unanswered = s.reopens = s.threat = 0
+    s.breached = s.responded = s.unanswered = s.reopens = 0
     s.wait_since = t
     s.visited = set()
     s.clocks = {}
     s.outage = outage is not None
     s.outage_end = outage["end"] if outage is not None else 0.0
     s.category, s.area, s.channel = category, area, channel
-    s.arr_term = (
-        B_ARR * math.log10(max(account["arr"], 1.0) / 30000.0) + B_STRATEGIC * account["strategic"]
-    )
+    s.arr_log = math.log10(max(account["arr"], 1.0) / 30000.0)
+    s.arr_term = B_ARR * s.arr_log + B_STRATEGIC * account["strategic"]
     s.strategic = int(account["strategic"])
+    s.severity = SEVERITY[category] + OUTAGE_SEVERITY * (outage is not None)
+    s.renewal_near = max(0.0, 1.0 - days_to_renewal / 90.0) if days_to_renewal >= 0 else 0.0
+    s.history = history
+    s.demand, s.demand_kind, s.demand_at, s.demands, s.defused = 0.0, "", 0.0, 0, 0
+    s.nudges, s.heard = 0, False
+    s.silent = SILENT_H0 * math.exp(
+        SILENT_ARR * s.arr_log
+        + SILENT_RENEWAL * s.renewal_near
+        + SILENT_HISTORY * min(history, 3)
+        + SILENT_STRATEGIC * s.strategic
+        + SILENT_P1 * (priority == "P1")
+    )
+    s.vent = 0.15 + 0.3 * rng.random() if rng.random() < VENT_P else 0.0
+    s.assertive = int(rng.random() < ASSERTIVE_P)
+    s.trigger = 0.0
     s.bounce_p = BOUNCE_P
     s.load_mult = 1.0
     s.helpfulness = HELPFULNESS[category]

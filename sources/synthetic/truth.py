@@ -55,13 +55,16 @@ def truth_rows(
     escalated_at: float | None,
     rng: random.Random,
     replicates: int,
-) -> list[tuple[str, float, float, float]]:
-    """Rows (ticket_id, as_of in epoch hours, p_true, frustration) for one ticket.
+    source: str | None = None,
+) -> list[tuple[str, float, float, float, str | None]]:
+    """Rows (ticket_id, as_of in epoch hours, p_true, frustration, source) for one ticket.
 
     ``events`` are the ticket's final event tuples (time first); only moments before the
     escalation get a row. ``process`` re-simulates without text (and without booking agents).
+    ``source`` is how the ticket escalated in the end (customer, process, internal; None if it
+    did not), repeated on each row for evaluation by channel.
     """
-    rows: list[tuple[str, float, float, float]] = []
+    rows: list[tuple[str, float, float, float, str | None]] = []
     # One re-simulation per step; every event that step emitted is a scoring moment
     # (they are seconds apart, and the state after the step is what drives the future).
     done = 0
@@ -73,5 +76,5 @@ def truth_rows(
         if not moments:
             continue
         p = true_probability(process, state, rng, replicates)
-        rows.extend((ticket_id, m, p, state.F) for m in moments)
+        rows.extend((ticket_id, m, p, state.F, source) for m in moments)
     return rows

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from sources.synthetic.phrasebook import BENIGN, load_phrasebook
 from sources.synthetic.text import (
     AGENT_KINDS,
     CHANNELS,
@@ -35,18 +36,17 @@ MENTION_CUES: dict[str, re.Pattern[str]] = {
             "subscription",
             "stay on the platform",
         ),
+        "escalate": ("escalat", "manager", "supervisor", "senior", "team lead", "head of support"),
         "executive": (
-            "manager",
             "vp\\b",
             "ceo",
             "coo\\b",
             "cto\\b",
-            "supervisor",
+            "cfo\\b",
             "executive",
             "director",
             "leadership",
-            "head of",
-            "senior",
+            "board",
         ),
         "security": (
             "breach",
@@ -71,6 +71,11 @@ MENTION_CUES: dict[str, re.Pattern[str]] = {
             "nothing is loading",
             "can.?t access",
         ),
+        # Harmless mentions carry the same trigger words as the threats they are mistaken for.
+        "benign_legal": ("legal", "lawyer", "counsel"),
+        "benign_churn": ("cancel",),
+        "benign_executive": ("ceo", "vp\\b", "director", "executive", "cfo\\b"),
+        "benign_security": ("security",),
     }.items()
 }
 # Cues a model could learn as a shortcut; they must not appear unless requested.
@@ -142,8 +147,10 @@ def _transcript(bank: TextBank, seed: int) -> list[str]:
         cat, area = ISSUE_CATEGORIES[i % 5], PRODUCT_AREAS[i % 10]
         out.append(bank.subject(rng, cat, area, i % 7 == 0))
         out.extend(_customer(bank, rng, meth, f, m, ch) for meth in CUSTOMER_METHODS)
-        out.append(bank.agent_message(rng, AGENT_KINDS[i % 9], cat, area, 1 + i % 4))
-        out.append(bank.internal_note(rng, NOTE_KINDS[i % 5], cat, area, 1 + i % 4))
+        out.append(
+            bank.agent_message(rng, AGENT_KINDS[i % len(AGENT_KINDS)], cat, area, 1 + i % 4)
+        )
+        out.append(bank.internal_note(rng, NOTE_KINDS[i % len(NOTE_KINDS)], cat, area, 1 + i % 4))
     return out
 
 
@@ -262,7 +269,7 @@ def test_artifacts_use_random_digits(bank: TextBank) -> None:
 # -- risk mentions -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mention", MENTIONS)
+@pytest.mark.parametrize("mention", [m for m in MENTIONS if m not in BENIGN])
 def test_requested_mention_has_a_recognisable_cue(bank: TextBank, mention: str) -> None:
     rng = random.Random(MENTIONS.index(mention))
     cue = MENTION_CUES[mention]
@@ -284,6 +291,24 @@ def test_requested_mention_has_a_recognisable_cue(bank: TextBank, mention: str) 
         without += bool(cue.search(plain))
     assert len(variants) >= 4, f"{mention!r} is phrased too uniformly: {variants}"
     assert without / n < 0.05, f"{mention!r} cue shows up without being requested"
+
+
+@pytest.mark.parametrize("mention", BENIGN)
+def test_harmless_mention_carries_the_trigger_word_in_varied_requests(
+    bank: TextBank, mention: str
+) -> None:
+    rng = random.Random(BENIGN.index(mention))
+    cue = MENTION_CUES[mention]
+    polite, blunt = load_phrasebook().mentions[mention]
+    phrases = {re.sub(r"[.!?]+$", "", p.lower()) for p in polite + blunt}
+    seen = set()
+    for i in range(300):
+        f = (i % 11) / 10
+        text = _customer(bank, rng, CUSTOMER_METHODS[i % 4], f, (mention,), CHANNELS[i % 4])
+        assert cue.search(text), f"{mention!r} trigger missing in: {text!r}"
+        plain = re.sub(r"[.!?]+", ".", text.lower())
+        seen |= {p for p in phrases if re.sub(r"[.!?]+", ".", p) in plain}
+    assert len(seen) >= 5, seen
 
 
 def test_strong_cues_are_rare_without_mentions(bank: TextBank) -> None:
