@@ -21,6 +21,7 @@ from pydantic import (
 
 from features.schema import (
     ACTORS,
+    ESCALATION_KINDS,
     ESCALATION_TYPES,
     EVENT_REQUIRED_FIELDS,
     EVENT_TYPES,
@@ -54,9 +55,7 @@ EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Actor = Literal[ACTORS]  # type: ignore[valid-type]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 EscalationType = Literal[ESCALATION_TYPES]  # type: ignore[valid-type]
-# The API's two kinds, as they always were: features.schema.ESCALATION_KINDS also names
-# "executive", which the routing reports as a flag (DecisionOut.executive), not as a kind.
-EscalationKind = Literal["hierarchical", "functional"]
+EscalationKind = Literal[ESCALATION_KINDS]  # type: ignore[valid-type]
 
 
 def _allowed(table: str, column: str) -> tuple:
@@ -170,7 +169,7 @@ class DecisionOut(BaseModel):
     route_to: Literal["tier1", "tier2", "tier3", "executive"]
     executive: bool
     kind: EscalationKind | None = Field(
-        description="hierarchical: up the support chain; functional: to a specialist team"
+        description="hierarchical: up the support chain; functional: to a specialist team; executive: to the executive office"
     )
     team: str | None = Field(description="specialist team for a functional escalation")
     why: str

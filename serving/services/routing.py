@@ -58,7 +58,7 @@ def _route(action: str, executive: bool, escalation_type: str, row: _Row) -> dic
             "action": action,
             "route_to": "executive",
             "executive": True,
-            "kind": "hierarchical",
+            "kind": "executive",
             "team": None,
             "why": "executive escalation: executive sponsor and tier-3 owner",
         }

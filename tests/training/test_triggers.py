@@ -64,6 +64,8 @@ def hand_made() -> pd.DataFrame:
                     "customer_sentiment_last": np.nan,
                     "sla_consumed_share": np.nan,
                     "sla_breached": 1.0 if (i in BREACHED and k == 1) else 0.0,
+                    # unknown once answered: the clock still runs only on breached snapshots
+                    "sla_hours_to_breach": -1.0 if (i in BREACHED and k == 1) else np.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -98,6 +100,7 @@ def _row(**values: object) -> dict[str, object]:
         "customer_sentiment_last": 0.2,
         "sla_consumed_share": 0.1,
         "sla_breached": 0.0,
+        "sla_hours_to_breach": 3.0,
     }
     base.update(values)
     return base
@@ -149,15 +152,26 @@ def _row(**values: object) -> dict[str, object]:
             "none",
         ),
         (
-            {"account_strategic": 1.0, "customer_sentiment_last": -0.5, "sla_breached": 1.0},
+            {
+                "account_strategic": 1.0,
+                "customer_sentiment_last": -0.5,
+                "sla_breached": 1.0,
+                "sla_hours_to_breach": -0.5,
+            },
             ["high_value_unhappy_sla_at_risk", "first_response_sla_breached"],
             "escalate",
         ),
-        # the first-response SLA clock ran out -> escalate (next tier), any account
-        ({"sla_breached": 1.0}, ["first_response_sla_breached"], "escalate"),
+        # the first-response SLA clock ran out with no reply yet -> escalate (next tier)
+        (
+            {"sla_breached": 1.0, "sla_hours_to_breach": -2.0},
+            ["first_response_sla_breached"],
+            "escalate",
+        ),
+        # answered late: the clock stopped (hours to breach unknown), the trigger stays quiet
+        ({"sla_breached": 1.0, "sla_hours_to_breach": math.nan}, [], "none"),
         # missing values never fire
         ({"account_arr": None, "customer_intent_legal": 1.0}, [], "none"),
-        ({"sla_breached": math.nan}, [], "none"),
+        ({"sla_breached": math.nan, "sla_hours_to_breach": None}, [], "none"),
         (
             {"account_arr": 900_000.0, "customer_sentiment_last": None, "sla_breached": None},
             [],

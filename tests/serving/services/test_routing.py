@@ -59,7 +59,7 @@ def test_executive_only_when_escalating():
         "action": "escalate",
         "route_to": "executive",
         "executive": True,
-        "kind": "hierarchical",
+        "kind": "executive",
         "team": None,
         "why": "executive escalation: executive sponsor and tier-3 owner",
     }
