@@ -82,8 +82,17 @@ class PolicyConfig(_Frozen):
     min_alerts: int = Field(default=5, ge=1)
     # Triggers YAML (relative to the training package unless absolute); null: no triggers.
     triggers: str | None = "triggers.yaml"
-    # Superseded by watch_share and ignored; accepted so that older config files still load.
-    watch_recall: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_watch_recall(cls, data: Any) -> Any:
+        # A setting that is silently ignored is worse than an error.
+        if isinstance(data, Mapping) and "watch_recall" in data:
+            raise ValueError(
+                "policy.watch_recall was replaced by policy.watch_share (the share of tickets "
+                "that may ever reach watch, e.g. 0.1)"
+            )
+        return data
 
 
 class RulesConfig(_Frozen):
