@@ -84,6 +84,7 @@ def make_predictions(
             "customer_sentiment_last": np.nan,
             "sla_consumed_share": np.nan,
             "sla_breached": 0.0,
+            "sla_hours_to_breach": np.nan,
         }
     )
     if teams:
