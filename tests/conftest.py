@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,6 @@ HEAVY_FIXTURES = {
     "sentiment_model": "transformer",
     "intent_model": "transformer",
     "registry": "mlflow",
-    "behaviour_world": "mlflow",
 }
 
 
@@ -168,3 +168,63 @@ def bpi_raw(xes_log: Path) -> pd.DataFrame:
 def sn_rows(servicenow_log: Path) -> pd.DataFrame:
     """The rows of the first 120 ServiceNow incidents, as read (tests must not modify it)."""
     return read_servicenow_rows(servicenow_log, limit=120)
+
+
+@dataclass(frozen=True)
+class TrainedRegistry:
+    """A temporary MLflow registry holding one version of ``model``, aliased @champion, trained
+    on the synthetic organisation in ``data_dir``."""
+
+    root: Path
+    data_dir: Path
+    model: str
+    summary: dict
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory, text_scorer) -> TrainedRegistry:
+    """One small model for the whole session (tests/serving and tests/behaviour): 700 synthetic
+    tickets (seed 11, 45 days), no search, 300 trees at rate 0.1, one thread, the real text
+    model. Tests that move its alias or policy put them back."""
+    from sources.synthetic.generate import GeneratorConfig, generate_dataset
+    from training.config import load_config
+    from training.jobs import run_training
+
+    root = tmp_path_factory.mktemp("registry")
+    data = root / "data"
+    generate_dataset(
+        GeneratorConfig(n_tickets=700, seed=11, days=45, truth_fraction=0.0), data, progress=False
+    )
+    model = "serving-test"
+    overrides = [
+        "search.n_trials=0",
+        "lightgbm.num_threads=1",
+        "lightgbm.n_estimators=300",
+        "lightgbm.learning_rate=0.1",
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        cfg, raw = load_config(overrides=overrides)
+        summary = run_training(data, cfg, raw, model, text_scorer)
+    return TrainedRegistry(root, data, model, summary)
+
+
+@pytest.fixture
+def restore_tracking(monkeypatch):
+    """The service points MLflow at its registry process-wide; restore the previous URI."""
+    import os
+
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    if "MLFLOW_TRACKING_URI" in os.environ:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    mlflow.set_tracking_uri(before)

@@ -189,16 +189,18 @@ def compare(
         truth: the generator's true probability per row (NaN where not sampled), if known.
     """
     y = frame["label"].to_numpy()
+    days = days_covered(frame)
     table: dict[str, Any] = {}
+    tickets_of: dict[str, pd.DataFrame] = {}
     for name, p in scores.items():
         m = snapshot_metrics(y, p)
-        tickets = ticket_table(frame, p)
+        tickets = tickets_of[name] = ticket_table(frame, p)
         t80 = threshold_for_recall(tickets, 0.8)
         at80 = alert_metrics(frame, p, t80)
         m["workload_reduction_at_80_recall"] = 1.0 - at80["alerted_share"]
         m["ticket_recall_at_80_threshold"] = at80["ticket_recall"]
         for b in budgets:
-            tb = threshold_for_alert_budget(tickets, b, days_covered(frame))
+            tb = threshold_for_alert_budget(tickets, b, days)
             m[f"recall_at_{b}_alerts_per_day"] = alert_metrics(frame, p, tb)["ticket_recall"]
         table[name] = m
     policy = alert_metrics(frame, scores["model"], threshold)
@@ -214,7 +216,7 @@ def compare(
         "median_lead_time_h": r_alert["median_lead_time_h"],
     }
     # The model at the rules' recall: same recall, compare precision (ticket level).
-    t_eq = threshold_for_recall(ticket_table(frame, scores["model"]), r_alert["ticket_recall"])
+    t_eq = threshold_for_recall(tickets_of["model"], r_alert["ticket_recall"])
     eq = alert_metrics(frame, scores["model"], t_eq)
     table["model"]["precision_at_rules_recall"] = eq["ticket_precision"]
     table["model"]["precision_ratio_vs_rules"] = eq["ticket_precision"] / max(

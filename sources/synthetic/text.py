@@ -97,6 +97,26 @@ class TextBank:
         if channel is not None and channel not in CHANNELS:
             _check(channel, CHANNELS, "channel")
 
+    def _voice(
+        self,
+        rng: random.Random,
+        category: str,
+        product_area: str,
+        frustration: float,
+        mentions: tuple[str, ...],
+        channel: str,
+        lift: float = 0.0,
+    ) -> tuple[float, int, tuple[str, bool], list[str]]:
+        """What every customer message about a problem starts from: the checked inputs, the
+        clamped frustration, the tone band (frustration + ``lift``), the thing concerned and the
+        mention cues, drawn in this order."""
+        self._validate(category, product_area, mentions, channel)
+        f = clamp_frustration(frustration)
+        band = tone_band(rng, min(1.0, f + lift))
+        thing = self._thing(rng, product_area)
+        cues = self._mention_parts(rng, mentions, band)
+        return f, band, thing, cues
+
     def _thing(self, rng: random.Random, area: str) -> tuple[str, bool]:
         return rng.choice(self._p.things[area])
 
@@ -250,13 +270,11 @@ class TextBank:
         channel: str = "email",
     ) -> str:
         """First customer message of a ticket, describing the problem."""
-        self._validate(category, product_area, mentions, channel)
+        f, band, thing, cues = self._voice(
+            rng, category, product_area, frustration, mentions, channel
+        )
         p = self._p
-        f = clamp_frustration(frustration)
-        band = tone_band(rng, f)
         r = rng.random
-        thing = self._thing(rng, product_area)
-        cues = self._mention_parts(rng, mentions, band)
         # One-liners: chat and angry customers write less.
         short_p = (0.45 if channel == "chat" else 0.08) + 0.15 * (band >= 3)
         if r() < short_p:
@@ -297,13 +315,11 @@ class TextBank:
         channel: str = "email",
     ) -> str:
         """Customer answers an agent's question or reports how a suggestion went."""
-        self._validate(category, product_area, mentions, channel)
+        f, band, thing, cues = self._voice(
+            rng, category, product_area, frustration, mentions, channel
+        )
         p = self._p
-        f = clamp_frustration(frustration)
-        band = tone_band(rng, f)
         r = rng.random
-        thing = self._thing(rng, product_area)
-        cues = self._mention_parts(rng, mentions, band)
         body: list[str] = []
         if r() < 0.6:
             body.append(rng.choice(p.reply_leads[band]))
@@ -385,13 +401,12 @@ class TextBank:
         channel: str = "email",
     ) -> str:
         """Customer reopens a ticket that was marked resolved: the problem is back."""
-        self._validate(category, product_area, mentions, channel)
+        # A problem that came back sounds a little angrier.
+        f, band, thing, cues = self._voice(
+            rng, category, product_area, frustration, mentions, channel, lift=0.05
+        )
         p = self._p
-        f = clamp_frustration(frustration)
-        band = tone_band(rng, min(1.0, f + 0.05))
         r = rng.random
-        thing = self._thing(rng, product_area)
-        cues = self._mention_parts(rng, mentions, band)
         body = [self._fill(rng, rng.choice(p.reopen_core), thing, product_area, band)]
         if r() < 0.5:
             body.append(rng.choice(p.reopen_tone[band]))

@@ -331,10 +331,10 @@ def test_name_replacement_keeps_words_that_merely_contain_a_name():
 
 
 @pytest.mark.slow
-def test_tickets_are_new_to_the_trained_world(behaviour_world):
+def test_tickets_are_new_to_the_trained_world(registry):
     """The hand-written ids must not collide with the synthetic organisation's history (else the
     store's account history and agent backlogs would leak into these answers)."""
-    world = read_dataset(behaviour_world.data_dir)
+    world = read_dataset(registry.data_dir)
     accounts = {c["request"]["account"]["account_id"] for c in CASES}
     tickets = {c["request"]["ticket"]["ticket_id"] for c in CASES}
     agents = {e["agent_id"] for c in CASES for e in c["request"]["events"] if e.get("agent_id")}

@@ -7,13 +7,10 @@ modules import nothing from here.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -22,46 +19,6 @@ from features.schema import SupportData, read_dataset
 from serving.core.config import Settings
 from serving.main import create_app
 from serving.services.service import Service
-from sources.synthetic.generate import GeneratorConfig, generate_dataset
-from training.config import load_config
-from training.jobs import run_training
-
-OVERRIDES = [
-    "search.n_trials=0",
-    "lightgbm.num_threads=1",
-    "lightgbm.n_estimators=300",
-    "lightgbm.learning_rate=0.1",
-]
-
-
-@dataclass(frozen=True)
-class TrainedRegistry:
-    """A temporary MLflow registry holding one version of ``model``, aliased @champion."""
-
-    root: Path
-    data_dir: Path
-    model: str
-    summary: dict
-
-    @property
-    def tracking_uri(self) -> str:
-        return f"sqlite:///{self.root / 'mlflow.db'}"
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory, text_scorer) -> TrainedRegistry:
-    root = tmp_path_factory.mktemp("serving-registry")
-    data = root / "data"
-    generate_dataset(
-        GeneratorConfig(n_tickets=700, seed=11, days=45, truth_fraction=0.0), data, progress=False
-    )
-    model = "serving-test"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        cfg, raw = load_config(overrides=OVERRIDES)
-        summary = run_training(data, cfg, raw, model, text_scorer)
-    return TrainedRegistry(root, data, model, summary)
 
 
 @pytest.fixture(scope="session")
@@ -221,12 +178,6 @@ def wait_until() -> Callable[..., None]:
 
 
 @pytest.fixture(autouse=True)
-def _restore_tracking(monkeypatch):
-    """The service points MLflow at its registry process-wide; tests restore the previous URI."""
-    before = mlflow.get_tracking_uri()
-    if "MLFLOW_TRACKING_URI" in os.environ:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
-    else:
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def _restore_tracking(restore_tracking):
+    """Every serving test leaves MLflow's tracking URI as it found it."""
     yield
-    mlflow.set_tracking_uri(before)
