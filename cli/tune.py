@@ -49,6 +49,13 @@ def tune_command(
         bool,
         typer.Option("--no-triggers", help="No triggers (executive still high-value only)."),
     ] = False,
+    keep_triggers: Annotated[
+        bool,
+        typer.Option(
+            "--keep-triggers",
+            help="Under --precision, keep triggers whose own precision is below the floor.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the policy; write nothing.")
     ] = False,
@@ -61,7 +68,9 @@ def tune_command(
 
     The policy carries the multi-signal triggers (training/triggers.yaml unless --triggers or
     --no-triggers); tickets they alert count against --alerts-per-day, and the report shows
-    each trigger's ticket precision, recall and alerts per day. Writes the policy to the model
+    each trigger's ticket precision, recall and alerts per day. Under --precision, a trigger
+    whose own ticket precision is below the floor leaves the policy (named in the report)
+    unless --keep-triggers. Writes the policy to the model
     version (artifact policies/<version>.json, tags policy_version and policy_artifact) unless
     --dry-run.
     """
@@ -98,6 +107,7 @@ def tune_command(
             watch_share=watch_share,
             executive_precision=executive_precision,
             triggers=chosen,
+            keep_triggers=keep_triggers,
             min_alerts=min_alerts,
             source=origin("cli", info),
         )

@@ -9,7 +9,7 @@ probability's bands or a fired trigger, whichever is higher.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -242,6 +242,40 @@ def choose_bands(
         {"watch": watch_info, "executive": exec_info},
         notes,
     )
+
+
+def prune_triggers(
+    frame: pd.DataFrame, triggers: TriggerSet, floor: float, min_alerts: int
+) -> tuple[TriggerSet, list[dict[str, Any]]]:
+    """Drop the alerting triggers whose own ticket precision falls below ``floor``.
+
+    A precision floor is the desk's promise about its alerts; a trigger that alerts (escalate or
+    executive) on at least ``min_alerts`` tickets of ``frame`` and whose share of them escalating
+    is below the floor would break it, so it leaves the policy. Watch triggers, and triggers
+    firing on fewer tickets (no measurable precision), stay.
+
+    Returns:
+        The kept triggers (same scope and path) and one record per dropped trigger: name,
+        action, tickets, precision.
+    """
+    escalated = frame.groupby("ticket_id", sort=False)["label"].max().astype(bool)
+    kept, dropped = [], []
+    for t in triggers.triggers:
+        if ACTION_RANK[t.action] < ALERT:
+            kept.append(t)
+            continue
+        fired = pd.Series(t.fires_frame(frame), index=frame["ticket_id"].to_numpy())
+        on = fired.groupby(level=0, sort=False).max()
+        on = on[on].index
+        n = len(on)
+        precision = float(escalated.loc[on].mean()) if n else math.nan
+        if n >= min_alerts and precision < floor:
+            dropped.append(
+                {"name": t.name, "action": t.action, "tickets": n, "precision": precision}
+            )
+        else:
+            kept.append(t)
+    return replace(triggers, triggers=tuple(kept)), dropped
 
 
 def trigger_source(triggers: TriggerSet) -> dict[str, Any]:

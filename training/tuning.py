@@ -20,7 +20,8 @@ capped at escalate); executive = the lowest threshold reaching ``executive_preci
 executive scope (high-value accounts), else executive only via triggers, the reason in
 ``source``. The policy carries the multi-signal triggers (``training/triggers.yaml`` unless
 others are given): a ticket a trigger alerts counts against the alert budget, and the expected
-figures include them. All figures are ticket level on the predictions given.
+figures include them; under a precision floor, an alerting trigger whose own ticket precision is
+below the floor is dropped (the policy's ``source`` names it) unless ``keep_triggers``. All figures are ticket level on the predictions given.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from training.thresholds import (
     clean,
     policy_figures,
     policy_tickets,
+    prune_triggers,
     strategic_threshold,
     thresholds_for_budget,
     ticket_actions,
@@ -196,6 +198,7 @@ def tune_policy(
     watch_share: float | None = None,
     executive_precision: float | None = None,
     triggers: TriggerSet | None = None,
+    keep_triggers: bool = False,
     min_alerts: int = MIN_ALERTS,
     source: dict[str, Any] | None = None,
 ) -> ThresholdPolicy:
@@ -214,6 +217,9 @@ def tune_policy(
         watch_share, executive_precision: band settings; default training/config.yaml's.
         triggers: the triggers and executive scope to carry; None reads the config's file
             (training/triggers.yaml), ``TriggerSet()`` means none.
+        keep_triggers: under a precision floor, keep alerting triggers whose own ticket
+            precision is below it (by default they are dropped from the policy, see
+            ``training.thresholds.prune_triggers``, and ``source`` lists them).
         min_alerts: a precision counts only at thresholds alerting at least this many tickets.
         source: provenance merged into the policy's ``source`` (see ``origin``).
 
@@ -260,6 +266,14 @@ def tune_policy(
         )
         triggers = replace(triggers, executive_scope=None)
     check_trigger_columns(predictions, triggers)
+    dropped: list[dict[str, Any]] = []
+    if precision is not None and not keep_triggers:
+        triggers, dropped = prune_triggers(predictions, triggers, precision, min_alerts)
+        for d in dropped:
+            notes.append(
+                f"trigger {d['name']} dropped: ticket precision {d['precision']:.3f} on "
+                f"{d['tickets']} tickets is below the floor {precision:g} (--keep-triggers keeps it)"
+            )
 
     p = predictions["p"].to_numpy(dtype="float64")
     tickets = policy_tickets(predictions, p, triggers)
@@ -333,6 +347,7 @@ def tune_policy(
         "bands": choice.info,
         "triggers": {
             **trigger_source(triggers),
+            "dropped": dropped,
             "expected": {
                 r["trigger"]: {
                     k: r[k] for k in ("tickets", "precision", "recall", "alerts_per_day")

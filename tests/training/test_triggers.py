@@ -306,7 +306,9 @@ def test_default_policy_from_training(shipped: TriggerSet) -> None:
 # -------------------------------------------------------------------------------------------
 def test_trigger_figures_by_hand(shipped: TriggerSet) -> None:
     frame = hand_made()
-    policy = tune_policy(frame, precision=0.75, watch_share=0.3, min_alerts=2, triggers=shipped)
+    policy = tune_policy(
+        frame, precision=0.75, watch_share=0.3, min_alerts=2, triggers=shipped, keep_triggers=True
+    )
     assert policy.default.escalate == pytest.approx(0.825)
     table = trigger_table(frame, policy).set_index("trigger")
     sla = table.loc["first_response_sla_breached"]
@@ -328,6 +330,26 @@ def test_trigger_figures_by_hand(shipped: TriggerSet) -> None:
     ev = policy_evaluation(frame, frame["p"].to_numpy(), policy)
     assert ev["policy"]["alerts_per_day"] == pytest.approx(0.7)
     assert ev["triggers"]["first_response_sla_breached"]["precision"] == pytest.approx(1 / 3)
+
+
+def test_precision_floor_drops_triggers_below_it(shipped: TriggerSet) -> None:
+    frame = hand_made()
+    # The first-response trigger alerts t02, t04, t06, one of which escalates (1/3): under a
+    # floor of 0.75 it would break the promise, so it leaves the policy and the notes say why.
+    policy = tune_policy(frame, precision=0.75, watch_share=0.3, min_alerts=2, triggers=shipped)
+    names = [t.name for t in policy.triggers]
+    assert names == ["high_value_threat", "high_value_unhappy_sla_at_risk"]
+    (dropped,) = policy.source["triggers"]["dropped"]
+    assert dropped["name"] == "first_response_sla_breached" and dropped["tickets"] == 3
+    assert dropped["precision"] == pytest.approx(1 / 3)
+    assert any("first_response_sla_breached dropped" in n for n in policy.source["notes"])
+    # Without it the desk's alerts are the model's t16-t19: 3 of 4 escalate, the floor holds.
+    assert expected_figures(frame, policy).iloc[0]["precision"] == pytest.approx(0.75)
+    # A floor the trigger meets keeps it; so does too few firings to measure (min_alerts).
+    assert len(tune_policy(frame, precision=0.3, min_alerts=2, triggers=shipped).triggers) == 3
+    assert len(tune_policy(frame, precision=0.75, min_alerts=4, triggers=shipped).triggers) == 3
+    # An alert budget counts trigger alerts instead; nothing is dropped there.
+    assert len(tune_policy(frame, alerts_per_day=0.6, triggers=shipped).triggers) == 3
 
 
 def test_alert_budget_includes_trigger_alerts(shipped: TriggerSet) -> None:
