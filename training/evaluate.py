@@ -8,6 +8,7 @@ any of its snapshots crosses the threshold before it escalates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -200,8 +201,9 @@ def compare(
         m["workload_reduction_at_80_recall"] = 1.0 - at80["alerted_share"]
         m["ticket_recall_at_80_threshold"] = at80["ticket_recall"]
         for b in budgets:
-            tb = threshold_for_alert_budget(tickets, b, days)
-            m[f"recall_at_{b}_alerts_per_day"] = alert_metrics(frame, p, tb)["ticket_recall"]
+            at_b = alert_metrics(frame, p, threshold_for_alert_budget(tickets, b, days))
+            m[f"recall_at_{b}_alerts_per_day"] = at_b["ticket_recall"]
+            m[f"precision_at_{b}_alerts_per_day"] = at_b["ticket_precision"]
         table[name] = m
     policy = alert_metrics(frame, scores["model"], threshold)
     table["model"].update({f"policy_{k}": v for k, v in policy.items()})
@@ -234,5 +236,32 @@ def compare(
                 "model": model_on,
                 "pr_auc_ratio": model_on["pr_auc"] / ceiling["pr_auc"],
                 "log_loss_ratio": model_on["log_loss"] / ceiling["log_loss"],
+                **ceiling_budgets(frame, have, truth.to_numpy(), scores["model"], budgets),
             }
+    return out
+
+
+def ceiling_budgets(
+    frame: pd.DataFrame,
+    have: np.ndarray,
+    truth: np.ndarray,
+    p: np.ndarray,
+    budgets: Sequence[float],
+) -> dict[str, float]:
+    """Ticket precision and recall at each alert budget of the ceiling and the model, on the
+    tickets with ground truth.
+
+    Ground truth covers a sample of tickets, so a budget of N alerts per day for the desk is
+    N times the sample's share of tickets on it (the same alerting rate per ticket).
+    """
+    sub = frame[have]
+    share = sub["ticket_id"].nunique() / max(frame["ticket_id"].nunique(), 1)
+    days = days_covered(sub)
+    out: dict[str, float] = {"ticket_share": share}
+    for name, score in (("ceiling", truth[have]), ("model", p[have])):
+        tickets = ticket_table(sub, score)
+        for b in budgets:
+            at = alert_metrics(sub, score, threshold_for_alert_budget(tickets, b * share, days))
+            out[f"{name}_precision_at_{b}_alerts_per_day"] = at["ticket_precision"]
+            out[f"{name}_recall_at_{b}_alerts_per_day"] = at["ticket_recall"]
     return out

@@ -8,6 +8,7 @@ import pytest
 
 from training.evaluate import (
     alert_metrics,
+    ceiling_budgets,
     ece,
     precision_at_recall,
     reliability,
@@ -99,3 +100,29 @@ def test_ticket_alerts_first_alert_and_escalation_time(snapshots: pd.DataFrame) 
     assert t.loc["A", "escalated_at"] == ts("2026-01-01 12:00")
     assert t.loc["C", "first_alert"] == ts("2026-01-01 22:00")
     assert not t.loc["B", "alerted"]
+
+
+def test_ceiling_budgets_scale_the_budget_to_the_truth_sample() -> None:
+    # 20 tickets over 10 days (one snapshot each), ground truth on the first 10 (share 0.5).
+    # Escalating: t00-t04. The truth ranks t00-t04 top; the model puts two calm ones on top.
+    n = 20
+    frame = pd.DataFrame(
+        {
+            "ticket_id": [f"t{i:02d}" for i in range(n)],
+            "as_of": [ts("2026-01-01 00:00") + pd.Timedelta(hours=12 * i) for i in range(n)],
+            "label": [int(i < 5) for i in range(n)],
+            "hours_to_escalation": [3.0 if i < 5 else np.nan for i in range(n)],
+        }
+    )
+    have = np.arange(n) < 10
+    truth = np.where(np.arange(n) < 5, 0.9 - 0.01 * np.arange(n), 0.1)
+    truth[~have] = np.nan
+    p = np.array([0.5, 0.4, 0.3, 0.2, 0.1, 0.8, 0.7, 0.05, 0.04, 0.03] + [0.0] * 10)
+    out = ceiling_budgets(frame, have, truth, p, [1])
+    # A budget of 1 a day for the desk is 0.5 a day on the half with truth; those 10 tickets
+    # span 4.5 days, so 2.25 alerts: the top two tickets of each score.
+    assert out["ticket_share"] == pytest.approx(0.5)
+    assert out["ceiling_precision_at_1_alerts_per_day"] == pytest.approx(1.0)
+    assert out["ceiling_recall_at_1_alerts_per_day"] == pytest.approx(2 / 5)
+    assert out["model_precision_at_1_alerts_per_day"] == pytest.approx(0.0)
+    assert out["model_recall_at_1_alerts_per_day"] == pytest.approx(0.0)
