@@ -17,6 +17,13 @@ from features.calendar import map_values
 from features.text import INTENTS
 
 PRIO_RANK = {"P1": 1, "P2": 2, "P3": 3}
+# Intents that are a demand on the desk (asking for escalation, executives, leaving, lawyers),
+# as opposed to a topic (security, billing, outage) or a chaser.
+DEMAND_INTENTS = tuple(
+    i
+    for i in ("escalation_request", "executive", "churn", "competitor", "renewal", "legal")
+    if i in INTENTS
+)
 
 
 class _Segments:
@@ -207,6 +214,12 @@ def event_state(events: pd.DataFrame, tickets: pd.DataFrame) -> EventState:
     spell = where(is_agent, tf - g.shift1(wait_start))
     st["longest_done_us"] = g.running(spell, "max")
     st["unanswered"] = spells.cumsum(is_cust)
+    # Demands (escalation, executive, churn or legal) no agent has answered yet: the first such
+    # customer message since the last agent message.
+    demand = np.zeros(len(ev), dtype=bool)
+    for intent in DEMAND_INTENTS:
+        demand |= ev[f"intent_{intent}"].to_numpy(dtype="float64", na_value=np.nan) > 0.5
+    st["demand_open_us"] = spells.ffill(where(spells.first_flag(is_cust & demand), tf))
     st["last_agent_us"] = g.ffill(where(is_agent, tf))
     st["first_agent_us"] = g.ffill(where(g.first_flag(is_agent), tf))
     ticket_id, ts = st.pop("ticket_id"), st.pop("ts_us")

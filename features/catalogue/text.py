@@ -117,13 +117,51 @@ FEATURES: tuple[Feature, ...] = (
         "customer_intent_executive",
         "text",
         "bool",
-        "a manager or executive has been demanded",
+        "the customer's own executives are involved",
         formula=lambda x: x.flag("intent_executive"),
         words=lambda v, r: (
-            "customer has asked for a manager or executive" if v else "no request for a manager"
+            "customer has brought in their executives" if v else "no executives involved"
         ),
         direction=1,
-        direction_reason="asking for a manager is asking for an escalation",
+        direction_reason="a customer's executives in the thread put the account's leadership "
+        "on the problem",
+    ),
+    Feature(
+        "customer_intent_escalation_request",
+        "text",
+        "bool",
+        "the customer has asked for escalation, a manager or someone senior",
+        formula=lambda x: x.flag("intent_escalation_request"),
+        words=lambda v, r: (
+            "customer has asked for escalation or a manager" if v else "no escalation request"
+        ),
+        direction=1,
+        direction_reason="a customer asking for escalation or a manager is asking for an "
+        "escalation",
+    ),
+    Feature(
+        "customer_intent_competitor",
+        "text",
+        "bool",
+        "a competitor or switching vendor has been named",
+        formula=lambda x: x.flag("intent_competitor"),
+        words=lambda v, r: (
+            "customer has named a competitor or switching vendor" if v else "no competitor named"
+        ),
+        direction=1,
+        direction_reason="a customer naming a competitor is weighing leaving",
+    ),
+    Feature(
+        "customer_intent_renewal",
+        "text",
+        "bool",
+        "the renewal decision has been put at stake",
+        formula=lambda x: x.flag("intent_renewal"),
+        words=lambda v, r: (
+            "customer has put the renewal decision at stake" if v else "renewal not raised"
+        ),
+        direction=1,
+        direction_reason="a customer tying the renewal to this ticket puts the contract at stake",
     ),
     Feature(
         "customer_intent_security",

@@ -73,6 +73,21 @@ FEATURES: tuple[Feature, ...] = (
         topic="waiting",
     ),
     Feature(
+        "customer_demand_unanswered_h",
+        "timing",
+        "float",
+        "hours since the customer's first demand (escalation, executive, churn or legal) that no "
+        "agent message has followed yet; NaN when none is open",
+        formula=lambda x: (x.t - x.state["demand_open_us"]) / US_PER_H,
+        words=lambda v, r: f"the customer's demand has gone unanswered for {hours(v)}",
+        direction=1,
+        direction_reason=(
+            "a demand left unanswered is the escalation the customer announced; every hour "
+            "without a reply makes it likelier"
+        ),
+        topic="demand",
+    ),
+    Feature(
         "ticket_since_agent_h",
         "timing",
         "float",

@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 ISSUE_CATEGORIES = ("billing", "technical", "contract", "security", "howto")
-# Customer cues: demands the simulator acts on (escalation request, executives, churn or renewal,
-# legal), topic mentions, and harmless uses of the same words (benign_*).
+# Customer cues: demands the simulator acts on, topic mentions, and harmless uses of the same
+# words (benign_*). Demands, in the words of the intents the text model reads: ``escalate`` asks
+# for escalation or a manager (intent escalation_request); ``executive`` brings in the
+# customer's own executives; ``churn`` threatens to cancel and sometimes names a competitor or
+# the renewal decision (intents churn, competitor, renewal); ``legal`` involves lawyers.
 DEMANDS = ("escalate", "executive", "churn", "legal")
 TOPICS = ("security", "billing", "outage")
 BENIGN = ("benign_legal", "benign_churn", "benign_executive", "benign_security")

@@ -121,3 +121,26 @@ def test_locate_finds_the_last_event_at_or_before_as_of(lexical, tickets):
     empty = event_state(ev.iloc[:0], tickets)
     assert len(empty) == 0
     assert locate_rows(empty, ids[:2], _us(0, 1)).tolist() == [-1, -1]
+
+
+def test_open_demand_starts_at_the_first_one_no_agent_has_answered(lexical, tickets):
+    ev = _events(
+        [
+            ("t1", 0, "customer_message", {"text": "our legal team is copied"}),
+            ("t1", 10, "customer_message", {"text": "hello?"}),
+            ("t1", 20, "internal_note", {"text": "legal again"}),  # not the customer
+            ("t1", 30, "agent_message", {"text": "Looking at it."}),
+            ("t1", 40, "customer_message", {"text": "fine"}),
+            ("t1", 50, "customer_message", {"text": "we will churn"}),
+            ("t1", 60, "customer_message", {"text": "and our executive knows"}),
+            ("t2", 5, "customer_message", {"text": "hello"}),
+        ],
+        lexical,
+    )
+    opened = event_state(ev, tickets).cols["demand_open_us"]
+    # Open from the legal threat until the agent's reply; then from the churn threat on (the
+    # later executive demand does not move it); never on t2.
+    assert opened[:3].tolist() == [_us(0)[0]] * 3
+    assert np.isnan(opened[3]) and np.isnan(opened[4])
+    assert opened[5:7].tolist() == [_us(50)[0]] * 2
+    assert np.isnan(opened[7])

@@ -77,14 +77,26 @@ def test_without_a_scorer_text_signals_are_missing_not_invented():
     assert out.loc[0, "length"] == 5
 
 
-def test_intensity_counts_match_pandas_string_methods():
-    """Unicode word boundaries (as pandas' str.count): 'ÉBILLING' is one word, not 'BILLING'."""
+def test_intensity_uses_unicode_word_boundaries():
+    """'ÉBILLING' is one word, not 'BILLING'; only exclaimed or mostly-capital sentences shout."""
     texts = ["ÉBILLING is DOWN!!", "naïve CAFÉ STOP", "😀 HELLO", "ok", "ÀBCDE FGHIJ!"]
     ev = pd.DataFrame(
         {"event_type": ["customer_message"] * 5, "text": pd.array(texts, dtype="string")}
     )
     out = attach_text_signals(ev, None)
-    s = ev["text"]
-    expected = (s.str.count("!") + s.str.count(r"\b[A-Z]{4,}\b")).to_numpy(dtype="float64")
-    assert out["intensity"].tolist() == expected.tolist() == [3.0, 1.0, 1.0, 0.0, 2.0]
-    assert out["length"].tolist() == s.str.len().astype(float).tolist()
+    # DOWN + "!!"; no sentence; no sentence; nothing; FGHIJ + "!".
+    assert out["intensity"].tolist() == [3.0, 0.0, 0.0, 0.0, 2.0]
+    assert out["length"].tolist() == ev["text"].str.len().astype(float).tolist()
+
+
+def test_shouting_is_a_sentence_in_capitals_not_a_name_or_an_acronym():
+    from features.text import shouted_words
+
+    assert shouted_words("THIS IS UNACCEPTABLE. Fix it.") == 2  # THIS, UNACCEPTABLE
+    assert shouted_words("Still waiting. UNACCEPTABLE.") == 1
+    assert shouted_words("This is UNACCEPTABLE!!") == 1
+    assert shouted_words("JANET says the SAML login fails again.") == 0
+    assert shouted_words("Please treat this as urgent. CARLA JIMENEZ, Head of Operations") == 0
+    assert shouted_words("Restore access now. CHLOE MARTIN") == 0
+    assert shouted_words("WE NEED THIS FIXED TODAY!!!") == 4  # WE is too short
+    assert shouted_words("") == 0

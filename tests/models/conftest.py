@@ -8,6 +8,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_SENTIMENT = REPO_ROOT.parent / "shared" / "data" / "sentiment"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +21,10 @@ def sentiment_build() -> Path:
 
 @pytest.fixture(scope="session")
 def sentiment_model(sentiment_build):
-    """The served path: ONNX Runtime int8, 2 threads."""
+    """The served path: ONNX Runtime fp32, batches of one token length, 2 threads."""
     from models.sentiment import load_sentiment_model
 
-    return load_sentiment_model(sentiment_build, precision="int8", threads=2)
+    return load_sentiment_model(sentiment_build, threads=2)
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +40,11 @@ def shared_sentiment_dir() -> Path:
     if not SHARED_SENTIMENT.is_dir():
         pytest.skip(f"labelled sentiment data not found at {SHARED_SENTIMENT}")
     return SHARED_SENTIMENT
+
+
+@pytest.fixture(scope="session")
+def shared_conversations_dir() -> Path:
+    """../shared/data (with conversations/), or a clean skip when it is absent."""
+    if not (SHARED_DATA / "conversations").is_dir():
+        pytest.skip(f"conversation data not found at {SHARED_DATA / 'conversations'}")
+    return SHARED_DATA

@@ -9,33 +9,40 @@ import pytest
 
 from features.schema import ESCALATION_TYPES
 from features.text import INTENTS
-from models.intents import INTENT_HEAD_FILE, IntentModel
+from models.intents import INTENT_HEAD_FILE, MAX_SENTENCES, IntentModel, split_sentences
 from models.sentiment import ARTIFACTS_DIR
 from training.sentiment.intents import PHRASES_FILE, evaluate_intents, read_examples
 
 MESSAGES = Path(__file__).with_name("intent_messages.jsonl")
 
 # Floors one or two messages under what the committed heads measure on intent_messages.jsonl
-# (models/artifacts/sentiment_meta.json, "intents_eval"): a clearly worse retrained head fails.
-# Measured: legal 0.94/1.00, churn 0.88/0.88, executive 0.88/0.93, security 0.95/0.95,
-# outage 0.85/0.88, billing 0.89/0.89, follow_up 1.00/0.67 (precision/recall); type 0.88.
+# (models/artifacts/sentiment_meta.json, "intents_eval"; intents read per sentence): a clearly
+# worse retrained head fails. Measured (precision/recall): legal 0.89/1.00, churn 0.81/0.94,
+# executive 0.60/0.75, escalation_request 0.89/0.94, competitor 0.81/0.81, renewal 0.80/1.00,
+# security 0.95/0.95, billing 0.94/0.97, outage 0.95/0.70, follow_up 0.93/0.72; type 0.87.
 PRECISION_FLOOR = {
-    "legal": 0.85,
-    "churn": 0.75,
-    "executive": 0.75,
+    "legal": 0.8,
+    "churn": 0.72,
+    "executive": 0.5,
+    "escalation_request": 0.8,
+    "competitor": 0.7,
+    "renewal": 0.7,
     "security": 0.85,
-    "outage": 0.75,
-    "billing": 0.8,
-    "follow_up": 0.85,
+    "outage": 0.85,
+    "billing": 0.85,
+    "follow_up": 0.8,
 }
 RECALL_FLOOR = {
-    "legal": 0.85,
-    "churn": 0.75,
-    "executive": 0.8,
+    "legal": 0.88,
+    "churn": 0.85,
+    "executive": 0.6,
+    "escalation_request": 0.83,
+    "competitor": 0.68,
+    "renewal": 0.87,
     "security": 0.85,
-    "outage": 0.75,
-    "billing": 0.8,
-    "follow_up": 0.55,
+    "outage": 0.6,
+    "billing": 0.88,
+    "follow_up": 0.6,
 }
 TYPE_ACCURACY_FLOOR = 0.8
 
@@ -142,3 +149,48 @@ def test_missing_head_names_the_command(sentiment_model, tmp_path) -> None:
 
     with pytest.raises(SentimentArtifactsMissing, match="train-sentiment"):
         IntentModel(sentiment_model, tmp_path / INTENT_HEAD_FILE)
+
+
+def test_split_sentences() -> None:
+    assert split_sentences("Hi team, the API is down. Fix it!! Our lawyers will call.") == [
+        "Hi team, the API is down.",
+        "Fix it!!",
+        "Our lawyers will call.",
+    ]
+    assert split_sentences("one line\nsecond line") == ["one line", "second line"]
+    assert split_sentences("  just one  ") == ["just one"]
+    assert split_sentences("... !!") == []
+    assert len(split_sentences("Yes. " * 100)) == MAX_SENTENCES
+
+
+LONG_ROUTINE = (
+    "Hi team, I hope you are well. We are preparing the quarterly report for the operations "
+    "group and noticed the export takes a little longer than usual. The dashboard loads fine "
+    "and the filters work as expected. We also updated the user list last week and everything "
+    "synced. Could you check the export timing when you have a moment? "
+)
+
+
+@pytest.mark.parametrize(
+    ("threat", "intent"),
+    [
+        ("Our lawyers will be in touch about this.", "legal"),
+        ("I want to speak to your manager about this today.", "escalation_request"),
+        ("We are not renewing our contract.", "renewal"),
+    ],
+)
+def test_a_threat_inside_a_long_message_is_read(intent_model, threat, intent) -> None:
+    # One sentence of a long routine message: the whole-message embedding dilutes it, the
+    # sentence does not.
+    text = LONG_ROUTINE + threat + " Thanks, Dana"
+    frame = intent_model.predict([LONG_ROUTINE, text])
+    assert not frame.loc[0, intent] and frame.loc[1, intent]
+    alone = intent_model.predict([threat])
+    assert frame.loc[1, f"{intent}_proba"] >= alone.loc[0, f"{intent}_proba"] - 1e-6
+
+
+def test_intent_probabilities_do_not_depend_on_batch_mates(intent_model) -> None:
+    texts = [LONG_ROUTINE + "Our lawyers will be in touch.", "Any update?", "Cancel my plan."]
+    together = intent_model.intent_proba(texts)
+    alone = np.concatenate([intent_model.intent_proba([t]) for t in texts])
+    assert np.array_equal(together, alone)

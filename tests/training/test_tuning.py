@@ -81,6 +81,7 @@ def make_predictions(
             "account_arr": np.nan,
             "customer_intent_legal": np.nan,
             "customer_intent_executive": np.nan,
+            "customer_intent_escalation_request": np.nan,
             "customer_sentiment_last": np.nan,
             "sla_consumed_share": np.nan,
             "sla_breached": 0.0,

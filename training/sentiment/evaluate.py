@@ -1,7 +1,7 @@
 """Measure the sentiment model: macro recall (TweetEval's official metric) and accuracy.
 
 Figures are taken on tweeteval-val and the airline hold-out (training/sentiment/data.py),
-through the served path (ONNX int8, one text per encoder run).
+through the served path (ONNX fp32, batches of one token length).
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ def evaluate_sentiment(model: SentimentModel, data: SentimentData) -> dict[str, 
 def evaluate_built(
     data_dir: Path = DEFAULT_DATA_DIR, seed: int = 13, threads: int = 2
 ) -> dict[str, dict[str, float]]:
-    """Measure the built, served model (ONNX int8, one text per run) on the evaluation sets.
+    """Measure the built, served model (ONNX fp32, length-bucketed batches) on the evaluation sets.
 
     Builds first when the build is missing or stale. ``seed`` must be the training seed: it
     draws the airline hold-out.
     """
     data = load_sentiment_data(data_dir, seed)
-    model = SentimentModel(build_sentiment(), precision="int8", threads=threads)
+    model = SentimentModel(build_sentiment(), threads=threads)
     return evaluate_sentiment(model, data)

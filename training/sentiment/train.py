@@ -1,10 +1,9 @@
 """Fine-tune the sentiment model and write its committed artifacts (``train-sentiment``).
 
 :func:`train_sentiment` fine-tunes the packaged all-MiniLM-L6-v2 with a LoRA adapter and a
-3-class head on the labelled tweets (training/sentiment/data.py), builds the ONNX int8 encoder
-(models/build.py), refits the head on the int8 embeddings (the ones the service uses), trains
-the intent heads (training/sentiment/intents.py), measures everything through the int8 path and
-writes the small committed artifacts to ``models/artifacts/``. :func:`frozen_baseline` is the
+3-class head on the labelled tweets (training/sentiment/data.py), builds the ONNX encoder
+(models/build.py), refits the head on the served (fp32) embeddings, trains the intent heads
+(training/sentiment/intents.py), measures everything through the served path and writes the small committed artifacts to ``models/artifacts/``. :func:`frozen_baseline` is the
 baseline it is compared with: a head on the frozen packaged encoder.
 """
 
@@ -263,7 +262,7 @@ def _embed_frames(model: SentimentModel, data: SentimentData) -> dict[str, np.nd
 def frozen_baseline(
     data: SentimentData, config: SentimentTrainConfig, work_dir: Path
 ) -> dict[str, Any]:
-    """Logistic-regression head on the frozen packaged encoder, through its ONNX int8 path."""
+    """Logistic-regression head on the frozen packaged encoder, through the served ONNX path."""
     started = time.perf_counter()
     empty = work_dir / "frozen-artifacts"
     empty.mkdir(parents=True, exist_ok=True)
@@ -274,7 +273,7 @@ def frozen_baseline(
         np.zeros((len(LABELS), EMBEDDING_DIM), np.float32),
         np.zeros(len(LABELS), np.float32),
     )
-    model = SentimentModel(build, head_path, precision="int8", threads=config.threads)
+    model = SentimentModel(build, head_path, threads=config.threads)
     emb = _embed_frames(model, data)
     weight, bias, choice = fit_head(
         emb["train"],
@@ -326,7 +325,7 @@ def train_sentiment(
     )
     adapter_path = artifacts_dir / ADAPTER_FILE
     # float16: the committed adapter stays under 2 MiB (1.3 MB); loading casts it back to the
-    # encoder's float32 before the merge (effect on the served int8 model: see the README).
+    # encoder's float32 before the merge (effect on the served model: see the README).
     save_file(
         {k: v.half().contiguous() for k, v in state.items()},
         str(adapter_path),
@@ -341,11 +340,9 @@ def train_sentiment(
     save_head(artifacts_dir / HEAD_FILE, weight, bias)
     build = build_sentiment(artifacts_dir, force=True)
 
-    model = SentimentModel(
-        build, artifacts_dir / HEAD_FILE, precision="int8", threads=config.threads
-    )
+    model = SentimentModel(build, artifacts_dir / HEAD_FILE, threads=config.threads)
     metrics["lora_joint_head"] = evaluate_sentiment(model, data)
-    log.info("LoRA + jointly trained head (int8): %s", metrics["lora_joint_head"])
+    log.info("LoRA + jointly trained head (served path): %s", metrics["lora_joint_head"])
     head_choice: dict[str, Any] = {"kind": "joint"}
     if config.refit_head:
         emb = _embed_frames(model, data)
@@ -357,10 +354,10 @@ def train_sentiment(
         if choice["dev"]["macro_recall"] > joint_dev["macro_recall"]:
             save_head(artifacts_dir / HEAD_FILE, w2, b2)
             model.head_weight_, model.head_bias_ = w2, b2
-            head_choice = {"kind": "logreg refit on int8 embeddings", **choice}
+            head_choice = {"kind": "logreg refit on served embeddings", **choice}
         head_choice["joint_dev"] = joint_dev
         metrics["lora_refit_head"] = evaluate_sentiment(model, data)
-        log.info("LoRA + refit head (int8): %s", metrics["lora_refit_head"])
+        log.info("LoRA + refit head (served path): %s", metrics["lora_refit_head"])
     metrics["served"] = evaluate_sentiment(model, data)
 
     meta.update(
