@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -74,6 +75,18 @@ def serve(
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise fail(f"invalid service settings: {problems}") from None
+    from serving.core.security import ExposureError, check_exposure
+
+    try:  # no keys on a non-loopback address: refused unless explicitly allowed
+        check_exposure(host, settings.key_ring, settings.allow_unauthenticated)
+    except ExposureError as err:
+        raise fail(str(err)) from None
+    if settings.key_ring.unscoped:
+        logging.getLogger(__name__).warning(
+            "%d API key(s) have no scope and grant score, feedback and read (not admin); "
+            "give each a scope (README 'Security')",
+            settings.key_ring.unscoped,
+        )
     # Compute threads x workers <= CPUs; models are loaded in each worker after the fork.
     os.environ.setdefault("SENTIMENT_THREADS", str(settings.compute_threads()))
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.compute_threads()))

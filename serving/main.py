@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from serving.api.main import ROUTERS
 from serving.core.config import Settings
 from serving.core.errors import install_error_handlers
-from serving.middleware import BodyLimit, Observe
+from serving.core.redaction import install_log_redaction
+from serving.middleware import BodyLimit, Observe, add_backpressure
+from serving.services.purge import start_purge
 from serving.services.service import Service
 
 
@@ -39,6 +41,8 @@ def create_app(
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    if settings.redact_personal_data:  # no e-mail, phone, card or IBAN in a log line
+        install_log_redaction()
     svc = service or Service(settings)
 
     @asynccontextmanager
@@ -50,6 +54,7 @@ def create_app(
                 svc.refresh_loop()
 
             threading.Thread(target=run, name="model-loader", daemon=True).start()
+            start_purge(svc)  # retention: every purge_interval_seconds
         yield
         svc.stop.set()
         if svc.store is not None and background:
@@ -65,6 +70,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    add_backpressure(app, settings, svc.metrics)  # 429 / 503 with Retry-After
     app.add_middleware(Observe, metrics=svc.metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -132,6 +132,29 @@ class ScoreIn(_In):
     )
 
 
+class TicketEventIn(EventIn):
+    """An event appended to a ticket: an :class:`EventIn` with the client's own id for it
+    (sending the same id again is a no-op)."""
+
+    event_id: Id
+
+
+class EventsIn(_In):
+    """New events of one ticket (``POST /v1/tickets/{ticket_id}/events``).
+
+    The first call for a ticket carries its ticket and account; later calls may leave both
+    out (sent again, they update what is stored). Events are appended in time order: none may
+    be earlier than the ticket's latest logged event.
+    """
+
+    ticket: TicketIn | None = None
+    account: AccountIn | None = None
+    events: list[TicketEventIn] = Field(min_length=1, max_length=1000)
+    as_of: Timestamp | None = Field(
+        None, description="scoring instant (default: the ticket's latest event); no event later"
+    )
+
+
 class BatchIn(_In):
     items: list[ScoreIn] = Field(min_length=1, max_length=1000)
 
@@ -258,6 +281,38 @@ class ModelOut(BaseModel):
     policy_version: str
     policy: dict[str, Any]
     loaded_at: datetime
+
+
+class GroupOut(BaseModel):
+    """One group of similar escalations and at-risk tickets (``GET /v1/groups``)."""
+
+    id: str = Field(description="stable while the group's first ticket stays its first")
+    label: str = Field(description="its c-TF-IDF keywords, joined")
+    keywords: list[str]
+    central_message: str = Field(description="the member text closest to the group's centre")
+    product_area: str | None
+    escalation_types: dict[str, int] = Field(description="members per known escalation type")
+    size: int
+    tickets: list[str] = Field(description="ticket ids, oldest first")
+    accounts: list[str]
+    arr_at_stake: float = Field(description="sum of the distinct accounts' known ARR, USD")
+    accounts_without_arr: int
+    escalated: int = Field(description="members that escalated")
+    open: int = Field(description="members still open")
+    at_risk: int = Field(description="open members whose latest answer was watch or escalate")
+    first_seen: datetime
+    last_seen: datetime
+
+
+class GroupsOut(BaseModel):
+    """Groups of similar escalations at ``as_of``, largest ARR at stake first."""
+
+    as_of: datetime
+    since: datetime = Field(description="start of the lookback")
+    candidates: int = Field(description="recent escalations and at-risk tickets considered")
+    without_text: int = Field(description="candidates the store keeps no text of (not grouped)")
+    grouped: int
+    groups: list[GroupOut]
 
 
 class ErrorDetail(BaseModel):

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.api.routes import feedback, model, ops, score
+from serving.api.routes import admin, events, feedback, groups, model, ops, score
+from serving.board.router import router as board_router
 
-ROUTERS: tuple[APIRouter, ...] = (ops.router, score.router, model.router, feedback.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    ops.router,
+    score.router,
+    model.router,
+    feedback.router,
+    events.router,
+    board_router,
+    admin.router,
+    groups.router,
+)

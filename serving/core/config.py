@@ -7,13 +7,13 @@ a ``.env`` file in the working directory is read too (see ``.env.example``).
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values that look like an unfilled template: refusing them beats running with a known key.
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "your-key-here", "xxx", "todo"}
+from serving.core.security import KeyConfigError, KeyRing
 
 
 class Settings(BaseSettings):
@@ -25,6 +25,7 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         protected_namespaces=(),
+        hide_input_in_errors=True,  # a refused setting may be a key: never print its value
     )
 
     model_uri: str = Field(
@@ -41,9 +42,6 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(
         Path(".cache/serving-model"), description="last-known-good local copy of the model"
     )
-    api_keys: str = Field(
-        "", description="comma-separated API keys; empty: no authentication (local use)"
-    )
     refresh_seconds: float = Field(
         30.0, gt=0, description="how often the alias, the policy and the store are re-read"
     )
@@ -56,21 +54,102 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, ge=1, description="uvicorn worker processes")
 
+    # -- events, alerts and the shared store (issue 16) -----------------------------------
+    ticket_cache_size: int = Field(
+        10_000, ge=1, description="tickets whose events each worker keeps in memory (LRU)"
+    )
+    alert_webhooks: list[str] = Field(
+        default_factory=list,
+        description="webhook URLs sent a generic JSON alert (JSON list: '[\"https://...\"]')",
+    )
+    alert_slack_webhooks: list[str] = Field(
+        default_factory=list, description="webhook URLs sent a Slack-compatible alert body"
+    )
+    alert_max_attempts: int = Field(8, ge=1, description="tries per delivery before dead letter")
+    alert_backoff_seconds: float = Field(
+        2.0, gt=0, description="first retry delay; doubles per failed try"
+    )
+    alert_backoff_max_seconds: float = Field(300.0, gt=0, description="longest retry delay")
+    alert_timeout_seconds: float = Field(5.0, gt=0, description="per webhook call")
+    alert_poll_seconds: float = Field(1.0, gt=0, description="how often due deliveries are sent")
+    alert_lease_seconds: float = Field(
+        60.0, gt=0, description="a claimed delivery is another worker's to retry after this"
+    )
+
+    @field_validator("alert_webhooks", "alert_slack_webhooks")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")) or len(url) > 2000:
+                raise ValueError("every webhook must be an http:// or https:// URL")
+        return value
+
+    # -- end of issue 16's settings --------------------------------------------------------
+
+    # -- auth, limits and personal data (README "Security") -------------------------------------
+    api_keys: str = Field(
+        "",
+        repr=False,  # never in a logged repr of the settings
+        description="comma-separated `scope:key` entries (scopes: score, feedback, read, admin; "
+        "an entry without a scope grants score, feedback and read); empty: no authentication, "
+        "which the service only accepts on a loopback address",
+    )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="serve a non-loopback address without API keys (something in front must "
+        "authenticate); logged as a warning at every start",
+    )
+    metrics_loopback_open: bool = Field(
+        False, description="/metrics answers loopback clients without a key (a local scraper)"
+    )
+    max_in_flight: int = Field(8, ge=1, description="requests processed at once per worker")
+    max_queue: int = Field(
+        32, ge=0, description="requests waiting for a slot per worker; beyond them 503 at once"
+    )
+    queue_timeout_seconds: float = Field(
+        1.0, gt=0, le=60, description="longest wait for a slot before 503 (Retry-After)"
+    )
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After of a 503 (overload)")
+    rate_limit_per_second: float = Field(
+        20.0, ge=0, description="requests per second per API key (token bucket); 0: no limit"
+    )
+    rate_limit_burst: int = Field(40, ge=1, description="token-bucket size per API key")
+    redact_personal_data: bool = Field(
+        True,
+        description="replace e-mail addresses, phone numbers, card numbers and IBANs in "
+        "answers, briefs and logs",
+    )
+    retention_days: float = Field(
+        400.0,
+        ge=0,
+        description="stored tickets, events, scores and alerts older than this are purged "
+        "(0: never); above 365 so the 365-day account features keep their history",
+    )
+    purge_interval_seconds: float = Field(
+        3600.0, gt=0, description="how often the retention purge runs in the service"
+    )
+
     @field_validator("api_keys")
     @classmethod
-    def _no_placeholder_keys(cls, value: str) -> str:
-        for key in (k.strip() for k in value.split(",") if k.strip()):
-            if key.lower() in _PLACEHOLDERS or len(key) < 16:
-                raise ValueError(
-                    "ESCALATION_RISK_API_KEYS holds a placeholder or a key shorter than 16 "
-                    "characters; set real keys (e.g. `python -c 'import secrets; "
-                    "print(secrets.token_urlsafe(32))'`) or leave it empty for no auth"
-                )
+    def _valid_keys(cls, value: str) -> str:
+        try:
+            KeyRing.parse(value)
+        except KeyConfigError as err:  # the message names the entry, never the key
+            raise ValueError(f"ESCALATION_RISK_API_KEYS: {err}") from None
         return value
 
     @property
     def keys(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+        """The raw keys of every scope: kept for code written before scopes (it grants any
+        valid key everything). Check a key with ``key_ring.check`` or
+        :func:`serving.api.deps.check_key` instead."""
+        entries = (e.strip() for e in self.api_keys.split(",") if e.strip())
+        return frozenset(e.partition(":")[2].strip() if ":" in e else e for e in entries)
+
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        """The API keys as digests and scopes (empty: no authentication)."""
+        return KeyRing.parse(self.api_keys)
 
     def compute_threads(self) -> int:
         """Threads per worker so that threads x workers <= CPUs."""

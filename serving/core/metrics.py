@@ -38,3 +38,37 @@ class Metrics:
         )
         self.ready = Gauge("escalation_ready", "1 when ready to score", registry=r)
         self.swaps = Counter("escalation_model_swaps", "model or policy swaps", registry=r)
+        # Backpressure (README "Security"): what was refused before any work, and the queue.
+        self.rejected = Counter(
+            "escalation_rejected",
+            "requests refused before any work: overload (503) or rate_limit (429)",
+            ["reason"],
+            registry=r,
+        )
+        self.in_flight = Gauge("escalation_in_flight", "requests being processed", registry=r)
+        self.queued = Gauge("escalation_queued", "requests waiting for a slot", registry=r)
+        self.queue_wait = Histogram(
+            "escalation_queue_wait_seconds",
+            "time a request waited for a slot (admitted or refused)",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
+        # Drift of the served model (serving.services.monitor.DriftMonitor; README "Operations
+        # report and drift"): PSI per feature and of the score against the version's
+        # training-window reference; status -1 unknown, 0 ok, 1 look (>= 0.1), 2 retrain (>= 0.25).
+        self.drift_psi = Gauge(
+            "escalation_drift_psi", "PSI vs the training window", ["column"], registry=r
+        )
+        self.drift_status = Gauge(
+            "escalation_drift_status", "-1 unknown, 0 ok, 1 look, 2 retrain", registry=r
+        )
+        self.drift_status.set(-1)
+        self.drift_rows = Gauge(
+            "escalation_drift_rows", "recent snapshots the drift is measured on", registry=r
+        )
+        self.alert_precision = Gauge(
+            "escalation_alert_precision",
+            "precision of first alerts in the window, among tickets with feedback",
+            ["window"],
+            registry=r,
+        )

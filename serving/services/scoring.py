@@ -18,6 +18,7 @@ from features.build import build_ticket_features
 from features.calendar import business_calendar
 from features.catalogue.wording import is_missing
 from features.context import FeatureContext
+from features.live import LiveContext
 from features.registry import FEATURE_NAMES, reasons
 from features.schema import ESCALATION_TYPES, TABLES
 from features.text import attach_text_signals
@@ -38,7 +39,7 @@ def _ts(values: list) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.array(naive, dtype="datetime64[us]")).tz_localize("UTC")
 
 
-def _typed(table: str, columns: dict[str, list]) -> pd.DataFrame:
+def typed_frame(table: str, columns: dict[str, list]) -> pd.DataFrame:
     """A frame of ``table``'s columns for the feature code (one frame construction).
 
     Strings are plain object arrays and free text the string dtype (its regex counts match the
@@ -97,8 +98,8 @@ class Scorer:
             a = {k: (stored_account.get(k) if v is None else v) for k, v in a.items()}
         a = {k: (None if is_missing(v) else v) for k, v in a.items()}
         a["strategic"] = bool(a.get("strategic") or False)
-        account = _typed("accounts", {k: [v] for k, v in a.items()})
-        ticket = _typed(
+        account = typed_frame("accounts", {k: [v] for k, v in a.items()})
+        ticket = typed_frame(
             "tickets",
             {
                 "ticket_id": [t.ticket_id],
@@ -113,7 +114,7 @@ class Scorer:
         evs = [e.model_dump() for e in req.events]
         columns = {c.name: [e.get(c.name) for e in evs] for c in TABLES["events"]}
         columns["ticket_id"] = [t.ticket_id] * len(evs)
-        events = _typed("events", columns)
+        events = typed_frame("events", columns)
         return account, ticket, events, pd.Timestamp(as_of).tz_convert("UTC")
 
     def score(
@@ -123,12 +124,18 @@ class Scorer:
         context: FeatureContext,
         stored_account: dict | None = None,
         now: datetime | None = None,
+        live: LiveContext | None = None,
     ) -> Scored:
+        """Score one snapshot over ``context`` with the ticket overlaid as sent, or, with
+        ``live``, over the live context (which must already hold exactly ``req.events`` for
+        the ticket: :meth:`LiveContext.update`)."""
         now = now or datetime.now(UTC)
         account, ticket, events, as_of = self.frames(req, stored_account, now)
-        scorer = self.text_scorer if served.text_model else None
-        ev = attach_text_signals(events, scorer)
-        ctx = context.overlay(account, ticket, ev)
+        ev = self.signals(events, served)
+        if live is not None:
+            ctx = live.view(account, ticket)
+        else:
+            ctx = context.overlay(account, ticket, ev)
         X = build_ticket_features(ticket, ev, as_of, ctx, frame=False)
         proba, contributions = served.model.score(X)
         p, contrib = float(proba[0]), contributions[0]
@@ -166,6 +173,10 @@ class Scorer:
             "model": served.ref(),
         }
         return Scored(body, account, ticket, ev)
+
+    def signals(self, events: pd.DataFrame, served: ServedModel) -> pd.DataFrame:
+        """``events`` with the text signals ``served`` was trained with (none without text)."""
+        return attach_text_signals(events, self.text_scorer if served.text_model else None)
 
     def escalation_type(self, events: pd.DataFrame, row: dict) -> tuple[str, float | None]:
         """The kind of escalation this would be.

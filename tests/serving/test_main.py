@@ -26,6 +26,9 @@ ROUTES = {
     ("POST", "/v1/score/batch"),
     ("GET", "/v1/model"),
     ("POST", "/v1/feedback"),
+    ("POST", "/v1/tickets/{ticket_id}/events"),
+    ("GET", "/v1/groups"),
+    ("DELETE", "/v1/admin/accounts/{account_id}"),
 }
 
 

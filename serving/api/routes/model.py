@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from serving.api.deps import AUTH, ServiceDep
+from serving.api.deps import ServiceDep, require_scope
 from serving.core.errors import ERROR_RESPONSES, ServiceError
 from serving.schemas import ModelOut
 
-router = APIRouter(prefix="/v1", tags=["model"], dependencies=AUTH, responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1",
+    tags=["model"],
+    dependencies=[Depends(require_scope("read"))],
+    responses=ERROR_RESPONSES,
+)
 
 
 @router.get("/model", response_model=ModelOut)

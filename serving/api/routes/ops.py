@@ -1,12 +1,13 @@
-"""Operations: liveness, readiness and Prometheus metrics (open: probes carry no key)."""
+"""Operations: liveness and readiness (open: probes carry no key) and Prometheus metrics (the
+``read`` scope, see :func:`serving.api.deps.require_metrics`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serving.api.deps import ServiceDep
+from serving.api.deps import ServiceDep, require_metrics
 from serving.schemas import ErrorOut
 
 router = APIRouter(tags=["operations"])
@@ -31,7 +32,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(require_metrics())])
 def metrics(service: ServiceDep) -> Response:
     """Prometheus metrics."""
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from serving.api.deps import AUTH, ServiceDep
+from serving.api.deps import ServiceDep, require_scope
 from serving.core.errors import ERROR_RESPONSES, InputError
 from serving.schemas import BatchIn, BatchOut, ScoreIn, ScoreOut
 
-router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=AUTH, responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1",
+    tags=["scoring"],
+    dependencies=[Depends(require_scope("score"))],
+    responses=ERROR_RESPONSES,
+)
 
 
 @router.post("/score", response_model=ScoreOut)

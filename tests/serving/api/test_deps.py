@@ -1,4 +1,5 @@
-"""The API-key dependency: 401 without a key, 403 with a wrong one, probes stay open."""
+"""The API-key dependency: 401 without a valid key, probes stay open (scopes:
+tests/serving/test_security_routes.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_api_keys(make_settings, boot, tmp_path, valid_body, assert_error):
             body = assert_error(c.post("/v1/score", json=valid_body), 401)
             assert body["error"] == "unauthorized" and API_KEY_HEADER in body["message"]
             wrong = c.post("/v1/score", json=valid_body, headers={API_KEY_HEADER: "w" * 32})
-            assert assert_error(wrong, 403)["error"] == "forbidden"
+            assert assert_error(wrong, 401, secret="w" * 32)["error"] == "unauthorized"
             ok = c.post("/v1/score", json=valid_body, headers={API_KEY_HEADER: key})
             assert ok.status_code == 200
             bearer = {"Authorization": f"Bearer {key}"}

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from features.catalogue.wording import is_missing
@@ -36,6 +35,17 @@ from features.context import FeatureContext
 from features.pipeline import default_cache_path
 from features.schema import read_dataset
 from features.text import SignalCache, attach_text_signals
+from serving.services.store.alerts import AlertQueue
+from serving.services.store.codec import (
+    _ACCOUNT_COLS,
+    _EVENT_COLS,
+    _TICKET_COLS,
+    _frame,
+    _rows,
+    _us,
+)
+from serving.services.store.log import EventLog
+from serving.services.store.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -62,49 +72,45 @@ CREATE TABLE IF NOT EXISTS scores (
     probability REAL NOT NULL, action TEXT NOT NULL, model_version TEXT NOT NULL,
     policy_version TEXT NOT NULL, scored_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ticket_bodies (
+    ticket_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, body TEXT NOT NULL,
+    updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ticket_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, event_id TEXT NOT NULL,
+    ts INTEGER NOT NULL, event_type TEXT NOT NULL, agent_id TEXT, team TEXT, status TEXT,
+    sentiment REAL, body TEXT NOT NULL, received_at INTEGER NOT NULL,
+    UNIQUE (ticket_id, event_id));
+CREATE INDEX IF NOT EXISTS ticket_events_ticket ON ticket_events (ticket_id, ts);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, policy_version TEXT NOT NULL,
+    account_id TEXT, action TEXT NOT NULL, probability REAL NOT NULL,
+    model_version TEXT NOT NULL, as_of INTEGER NOT NULL, body TEXT NOT NULL,
+    created_at INTEGER NOT NULL, UNIQUE (ticket_id, policy_version));
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    alert_id INTEGER NOT NULL, target TEXT NOT NULL, format TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,
+    claimed_by TEXT, claimed_until INTEGER, last_error TEXT, sent_at INTEGER,
+    PRIMARY KEY (alert_id, target));
+CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS alert_dead_letters (
+    alert_id INTEGER NOT NULL, target TEXT NOT NULL, attempts INTEGER NOT NULL,
+    last_error TEXT, died_at INTEGER NOT NULL, PRIMARY KEY (alert_id, target));
 """
 # The tables above: the only names that may go into SQL as identifiers.
-TABLES = ("accounts", "tickets", "events", "escalations", "feedback", "scores", "meta")
-_ACCOUNT_COLS = (
-    "account_id",
-    "arr",
-    "plan",
-    "strategic",
-    "region",
-    "industry",
-    "created_at",
-    "renewal_date",
+TABLES = (
+    "accounts",
+    "tickets",
+    "events",
+    "escalations",
+    "feedback",
+    "scores",
+    "meta",
+    "ticket_bodies",
+    "ticket_events",
+    "alerts",
+    "alert_deliveries",
+    "alert_dead_letters",
 )
-_TICKET_COLS = ("ticket_id", "account_id", "created_at", "channel", "product_area", "priority")
-_EVENT_COLS = ("ticket_id", "ts", "event_type", "agent_id", "team", "status", "sentiment")
-_TS = {"created_at", "renewal_date", "ts", "escalated_at", "closed_at", "as_of"}
-
-
-_NAT = np.iinfo(np.int64).min
-
-
-def _us(values) -> list:
-    """Timestamps to integer microseconds (None for missing), for SQLite."""
-    if not isinstance(values, pd.Series | pd.DatetimeIndex) or values.dtype == object:
-        values = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-    out = pd.DatetimeIndex(values).as_unit("us").asi8
-    return [None if o == _NAT else int(o) for o in out]
-
-
-def _rows(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple]:
-    data = {}
-    for c in cols:
-        if c in _TS:
-            data[c] = _us(frame[c])
-        else:
-            values = frame[c].to_numpy(dtype=object, na_value=None)
-            if c == "strategic":
-                data[c] = [None if v is None else int(bool(v)) for v in values]
-            elif c in ("arr", "sentiment"):
-                data[c] = [None if v is None or v != v else float(v) for v in values]
-            else:
-                data[c] = values.tolist()
-    return list(zip(*(data[c] for c in cols), strict=True))
 
 
 def _checked(table: str) -> str:
@@ -114,30 +120,19 @@ def _checked(table: str) -> str:
     return table
 
 
-def _frame(rows: list, cols: tuple[str, ...]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows, columns=list(cols))
-    for c in cols:
-        if c in _TS:
-            df[c] = pd.to_datetime(df[c].astype("Int64"), unit="us", utc=True).astype(
-                "datetime64[us, UTC]"
-            )
-        elif c in ("arr", "sentiment"):
-            df[c] = df[c].astype("float64")
-        elif c == "strategic":
-            df[c] = df[c].fillna(0).astype(bool)
-        else:
-            df[c] = df[c].astype(object)
-    return df
-
-
-class Store:
-    """SQLite store with a single writer thread (requests never wait on a disk write)."""
+class Store(EventLog, AlertQueue, Retention):
+    """SQLite store with a single writer thread (requests never wait on a disk write), plus
+    the ticket event log and the alert queue, written synchronously in their own transactions
+    (an accepted event is on disk before its answer; an alert is claimed by one worker)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
             db.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._pool: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
         self._writes: queue.Queue[Callable[[sqlite3.Connection], None] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
@@ -155,8 +150,9 @@ class Store:
         with self._accounts_lock:
             self._accounts = accounts
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
+    def _connect(self, shared: bool = False) -> sqlite3.Connection:
+        # shared: a thread's kept connection, closed by close() from another thread.
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=not shared)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -178,6 +174,37 @@ class Store:
                 yield db
         finally:
             db.close()
+
+    def _cached(self) -> sqlite3.Connection:
+        """This thread's own connection (autocommit), kept open: the event log and the alert
+        queue run on the request path, where opening a connection per call costs more than
+        the call. :meth:`close` closes them all."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect(shared=True)
+            db.isolation_level = None
+            with self._pool_lock:
+                self._pool.append(db)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reads (each statement sees the latest commit)."""
+        yield self._cached()
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database's write lock from its start (so a read
+        and the write it decides are one atomic step across processes)."""
+        db = self._cached()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     # -- writing -------------------------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -230,7 +257,12 @@ class Store:
                 raise TimeoutError(f"store writes still pending after {timeout} s")
 
     def close(self, timeout: float = 10.0) -> None:
-        """Commit the queued writes, stop the writer thread and close its connection."""
+        """Commit the queued writes, stop the writer thread and close every connection."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, []
+        for db in pool:
+            db.close()
+        self._local = threading.local()
         if not self._writer.is_alive():
             return
         self._writes.put(None)
@@ -355,6 +387,25 @@ class Store:
         with self._accounts_lock:
             found = self._accounts.get(account_id)
         return dict(found) if found is not None else None
+
+    def stored_account(self, account_id: str) -> dict | None:
+        """An account as the database holds it now (another worker may have written it); the
+        in-memory copy :meth:`account` reads is refreshed with it."""
+        with self._reader() as db:
+            row = db.execute(
+                "SELECT * FROM accounts WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        record = dict(zip(_ACCOUNT_COLS, row, strict=True))
+        for col in ("created_at", "renewal_date"):
+            v = record[col]
+            record[col] = pd.NaT if v is None else pd.Timestamp(v, unit="us", tz="UTC")
+        record["arr"] = float("nan") if record["arr"] is None else float(record["arr"])
+        record["strategic"] = bool(record["strategic"] or 0)
+        with self._accounts_lock:
+            self._accounts[account_id] = record
+        return dict(record)
 
     def meta(self, key: str) -> str | None:
         with self._connection() as db:
