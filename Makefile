@@ -14,7 +14,7 @@ SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test test-fast setup lint clean
+.PHONY: run serve test test-fast setup lint security clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# The static security check (bandit, with its justified exceptions); `make test` runs it too.
+security: $(STAMP)
+	$(BIN)/python -m pytest -q tests/serving/test_security_bandit.py
 
 clean:
 	rm -rf $(DEMO_DIR) mlruns mlartifacts mlflow.db serving.db .cache models/artifacts/build

@@ -36,14 +36,23 @@ def format_report(report: dict[str, Any], indent: int = 0) -> list[str]:
 
 
 def ingest_command(
-    path: Annotated[Path, typer.Argument(help="The export: an XES log or a ServiceNow CSV.")],
-    format_: Annotated[str, typer.Option("--format", help="Export format: xes or servicenow.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The export: an XES log, a ServiceNow CSV, a Zendesk export folder or a CSV "
+            "event log."
+        ),
+    ],
+    format_: Annotated[
+        str, typer.Option("--format", help="Export format: xes, servicenow, zendesk or csv.")
+    ],
     out: Annotated[Path, typer.Option(help="Output folder for the Parquet tables.")],
     label: Annotated[
         str | None,
         typer.Option(
             help="Label to derive. xes: hierarchical (default), ping_pong, third_line; "
-            "servicenow: sla_missed (default), reassigned."
+            "servicenow: sla_missed (default), reassigned; zendesk: escalated_tag (default), "
+            "reassigned; csv: from the mapping's 'escalated' column."
         ),
     ] = None,
     limit: Annotated[
@@ -56,6 +65,10 @@ def ingest_command(
     json_: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="csv: the column-mapping YAML file (see sources/adapters/csvlog.py)."),
+    ] = None,
     verbose: bool = False,
 ) -> None:
     """Read a real event log into the support-data model; print the mapping and its quirks.
@@ -71,7 +84,7 @@ def ingest_command(
     if format_ not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}, got {format_!r}")
     try:
-        result = ingest(format_, path, label, limit, drop_bulk_closed)
+        result = ingest(format_, path, label, limit, drop_bulk_closed, mapping)
     except (AdapterError, DataValidationError) as err:
         raise fail(str(err)) from None
     sizes = write_dataset(result.data, out)

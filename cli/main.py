@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import ingest, pipeline, sentiment, serve, tune
+from cli import forget, groups, ingest, pipeline, report, retrain, score, sentiment, serve, tune
 
 # (command name, function): the one place a command is registered.
 COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("features", pipeline.features),
     ("train", pipeline.train),
     ("evaluate", pipeline.evaluate),
+    ("score", score.score_command),
     ("tune", tune.tune_command),
     ("ingest", ingest.ingest_command),
     ("evaluate-prefix", ingest.evaluate_prefix_command),
@@ -28,6 +29,12 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("train-sentiment", sentiment.train_sentiment_command),
     ("serve", serve.serve),
     ("monitor", serve.monitor),
+    ("report", report.report_command),
+    ("drift-reference", report.drift_reference_command),
+    ("retrain", retrain.retrain_command),
+    ("groups", groups.groups_command),
+    ("forget", forget.forget_command),
+    ("purge", forget.purge_command),
 )
 
 app = typer.Typer(

@@ -10,6 +10,14 @@ from typing import Annotated
 import typer
 
 from cli.common import fail, setup
+from cli.engine import (
+    Engine,
+    EngineOption,
+    SchedulerOption,
+    WorkerMemoryOption,
+    WorkersOption,
+    cluster_spec,
+)
 
 
 class EvalSplit(StrEnum):
@@ -64,9 +72,16 @@ def features(
     text: Annotated[
         bool, typer.Option(help="Score customer messages with the transformer (--no-text: skip).")
     ] = True,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    worker_memory: WorkerMemoryOption = "auto",
     verbose: bool = False,
 ) -> None:
-    """Build one labelled feature row per scoring snapshot, or list the features."""
+    """Build one labelled feature row per scoring snapshot, or list the features.
+
+    With --engine dask, an --out ending in .parquet is one file (as the local engine writes);
+    any other path becomes a folder of part files written by the workers."""
     setup(verbose)
     from features.registry import FEATURE_SET_VERSION, feature_table
 
@@ -79,6 +94,17 @@ def features(
         return
     if data is None or out is None:
         raise fail("give --data DIR and --out FILE.parquet (or --list)")
+    if engine is Engine.dask:
+        from training.distributed import write_features_distributed
+
+        try:
+            summary = write_features_distributed(
+                data, out, text, cluster_spec(scheduler, workers, worker_memory)
+            )
+        except ValueError as err:
+            raise fail(str(err)) from None
+        typer.echo(json.dumps(summary, indent=2))
+        return
     from features.pipeline import write_feature_table
     from features.schema import DataValidationError, read_dataset
 
@@ -121,6 +147,10 @@ def train(
             help="Make the new version @champion without comparing it with the current one."
         ),
     ] = False,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    worker_memory: WorkerMemoryOption = "auto",
     verbose: bool = False,
 ) -> None:
     """Train, calibrate, evaluate; log to MLflow and register the model (@challenger; @champion
@@ -134,14 +164,27 @@ def train(
     except (ValueError, OSError) as err:
         raise fail(f"config: {err}") from None
     try:
-        summary = run_training(
-            data,
-            cfg,
-            raw,
-            model_name or cfg.model_name,
-            _load_text_scorer(text),
-            force_promote=promote,
-        )
+        if engine is Engine.dask:
+            from training.distributed import run_training_distributed, transformer_spec
+
+            summary = run_training_distributed(
+                data,
+                cfg,
+                raw,
+                model_name or cfg.model_name,
+                transformer_spec() if text else None,
+                cluster_spec(scheduler, workers, worker_memory),
+                force_promote=promote,
+            )
+        else:
+            summary = run_training(
+                data,
+                cfg,
+                raw,
+                model_name or cfg.model_name,
+                _load_text_scorer(text),
+                force_promote=promote,
+            )
     except ValueError as err:
         raise fail(str(err)) from None
     typer.echo(json.dumps(summary, indent=2, default=str))
@@ -159,6 +202,10 @@ def evaluate(
     json_: Annotated[
         bool, typer.Option("--json", help="Print the table as one JSON object.")
     ] = False,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    worker_memory: WorkerMemoryOption = "auto",
     verbose: bool = False,
 ) -> None:
     """Re-run the evaluation table for a registered model version on a data folder."""
@@ -166,7 +213,14 @@ def evaluate(
     from training.jobs import format_table, run_evaluation
 
     try:
-        result = run_evaluation(model, data, split.value)
+        if engine is Engine.dask:
+            from training.distributed import run_evaluation_distributed
+
+            result = run_evaluation_distributed(
+                model, data, split.value, cluster_spec(scheduler, workers, worker_memory)
+            )
+        else:
+            result = run_evaluation(model, data, split.value)
     except ValueError as err:
         raise fail(str(err)) from None
     typer.echo(json.dumps(result, default=float) if json_ else format_table(result))

@@ -155,8 +155,13 @@ def log_and_register(
     text_model: str | None,
     model_name: str,
     force_promote: bool = False,
+    compare: bool = True,
 ) -> dict[str, Any]:
-    """Log one training run, register its model as @challenger, promote to @champion if better."""
+    """Log one training run, register its model as @challenger, promote to @champion if better.
+
+    ``compare=False`` stops at @challenger: the caller decides on the promotion (the retraining
+    job compares with a margin, training/retrain.py).
+    """
     import mlflow
     from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
@@ -242,14 +247,16 @@ def log_and_register(
     client = MlflowClient()
     client.set_model_version_tag(model_name, version, POLICY_VERSION_TAG, result.policy.version)
     client.set_registered_model_alias(model_name, "challenger", version)
-    promoted, reason = promote_if_better(
-        client,
-        model_name,
-        version,
-        test,
-        result.test_predictions["p"].to_numpy(),
-        force=force_promote,
-    )
+    promoted, reason = False, "left to the caller"
+    if compare or force_promote:
+        promoted, reason = promote_if_better(
+            client,
+            model_name,
+            version,
+            test,
+            result.test_predictions["p"].to_numpy(),
+            force=force_promote,
+        )
     return {
         "tracking_uri": uri,
         "run_id": run.info.run_id,

@@ -46,6 +46,7 @@ from sources.synthetic.organisation import (
     make_accounts,
     team_sizes,
 )
+from sources.synthetic.outages import OUTAGE_FILE, outage_truth
 from sources.synthetic.process import Environment, TicketProcess
 from sources.synthetic.summary import describe
 from sources.synthetic.tables import assemble_tables
@@ -182,6 +183,12 @@ def generate_dataset(cfg: GeneratorConfig, out: str | Path, progress: bool = Tru
     truth_file = Path(out) / "ground_truth.parquet"
     truth.to_parquet(truth_file, index=False, compression="zstd")
     sizes[truth_file.name] = truth_file.stat().st_size
+    # Which ticket came from which outage: ground truth for grouping, never a feature.
+    outage_file = Path(out) / OUTAGE_FILE
+    outage_truth(cfg.n_tickets, cfg.seed, cfg.days, cfg.outage_share).to_parquet(
+        outage_file, index=False
+    )
+    sizes[outage_file.name] = outage_file.stat().st_size
     summary = {
         "config": asdict(cfg),
         "seconds": round(time.perf_counter() - started, 1),

@@ -1,0 +1,97 @@
+// The risk board's script: SLA countdowns, filters, live queue updates, feedback buttons.
+// No inline script (the Content-Security-Policy forbids it); text goes in with textContent,
+// markup only from this origin's server-rendered, autoescaped pages.
+"use strict";
+
+const POLL_MS = 5000;
+
+function span(seconds) {
+  const s = Math.floor(Math.abs(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+  return `${m}m`;
+}
+
+function tickClocks() {
+  const now = Date.now() / 1000;
+  for (const cell of document.querySelectorAll(".sla[data-due]")) {
+    const due = Number(cell.dataset.due);
+    if (!cell.dataset.due || !Number.isFinite(due)) continue;
+    if (cell.dataset.answered === "1") { cell.textContent = "answered"; continue; }
+    const left = due - now;
+    cell.textContent = left >= 0 ? `due in ${span(left)}` : `breached ${span(left)} ago`;
+    cell.classList.toggle("breached", left < 0);
+    cell.classList.toggle("soon", left >= 0 && left < 3600);
+  }
+}
+
+function setupFilters() {
+  const form = document.getElementById("filters");
+  if (!form) return;
+  for (const select of form.querySelectorAll("select")) {
+    select.addEventListener("change", () => form.submit());
+  }
+}
+
+async function refreshQueue() {
+  const live = document.getElementById("live");
+  try {
+    const r = await fetch("/board/api/version", { credentials: "same-origin", cache: "no-store" });
+    if (r.status === 401) { window.location.assign("/board/login"); return; }
+    if (!r.ok) { live.textContent = "offline"; return; }
+    const { version } = await r.json();
+    if (String(version) === live.dataset.version) { live.textContent = "live"; return; }
+    const page = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
+    if (!page.ok) return;
+    const doc = new DOMParser().parseFromString(await page.text(), "text/html");
+    for (const id of ["queue-rows", "matching", "total-open", "pager", "alerts-today"]) {
+      const fresh = doc.getElementById(id), old = document.getElementById(id);
+      if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+    }
+    const freshLive = doc.getElementById("live");
+    live.dataset.version = freshLive ? freshLive.dataset.version : String(version);
+    live.textContent = "live · updated " + new Date().toLocaleTimeString();
+    tickClocks();
+  } catch (err) {
+    live.textContent = "offline";
+  }
+}
+
+function setupFeedback() {
+  const box = document.querySelector(".feedback-form");
+  if (!box) return;
+  const status = document.getElementById("feedback-status");
+  const send = async (escalated) => {
+    const note = document.getElementById("feedback-note").value.trim();
+    const body = { ticket_id: box.dataset.ticket, escalated };
+    if (note) body.note = note;
+    status.textContent = "sending…";
+    try {
+      const r = await fetch("/board/api/feedback", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-Board": "1" },
+        body: JSON.stringify(body),
+      });
+      const answer = await r.json();
+      status.textContent = r.ok
+        ? `Recorded: ${escalated ? "escalated" : "false alarm"}.`
+        : `Not recorded: ${answer.message || r.status}`;
+      status.className = r.ok ? "ok" : "error";
+    } catch (err) {
+      status.textContent = "Not recorded: the service did not answer.";
+      status.className = "error";
+    }
+  };
+  document.getElementById("fb-escalated").addEventListener("click", () => send(true));
+  document.getElementById("fb-false-alarm").addEventListener("click", () => send(false));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  tickClocks();
+  setInterval(tickClocks, 1000);
+  setupFilters();
+  setupFeedback();
+  if (document.getElementById("live")) setInterval(refreshQueue, POLL_MS);
+});
