@@ -70,6 +70,7 @@ class Scored:
     account: pd.DataFrame
     ticket: pd.DataFrame
     events: pd.DataFrame
+    features: dict | None = None  # the scored feature row (name -> value), for drift
 
 
 class Scorer:
@@ -172,7 +173,7 @@ class Scorer:
             ),
             "model": served.ref(),
         }
-        return Scored(body, account, ticket, ev)
+        return Scored(body, account, ticket, ev, row)
 
     def signals(self, events: pd.DataFrame, served: ServedModel) -> pd.DataFrame:
         """``events`` with the text signals ``served`` was trained with (none without text)."""

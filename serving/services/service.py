@@ -30,6 +30,7 @@ from serving.core.redaction import redact_answer
 from serving.schemas import AccountIn, EventIn, EventsIn, ScoreIn, TicketIn
 from serving.services.alerts import AlertDispatcher, alert_body, targets
 from serving.services.model import ModelManager, ServedModel
+from serving.services.monitor import DriftMonitor, served_reference
 from serving.services.scoring import Scorer, typed_frame
 from serving.services.store import Store
 from serving.services.store.log import Appended, EventRefused, LoggedEvent
@@ -124,6 +125,7 @@ class Service:
         self._context_at = float("-inf")
         self.warm = False
         self.metrics = Metrics()
+        self.drift = DriftMonitor()
         self.stop = threading.Event()
         self.boot_error: str | None = None
 
@@ -215,12 +217,14 @@ class Service:
                     if not self.warm:
                         self.warm_up(served)
                 self.refresh_context()
+                self.drift.publish(self.metrics, self.settings.store_path)
             except Exception:
                 log.exception("background refresh failed (will retry)")
 
     def _publish(self, served: ServedModel, before: ServedModel | None = None) -> None:
         self.metrics.model_info.clear()
         self.metrics.model_info.labels(**served.ref()).set(1)
+        self.drift.set_reference(served_reference(served.name, served.version))
         if before is not None:
             self.metrics.swaps.inc()
 
@@ -259,6 +263,8 @@ class Service:
         b = redact_answer(result.body, self.settings.redact_personal_data)
         self.metrics.decisions.labels(b["decision"]["action"]).inc()
         self.metrics.probability.observe(b["probability"])
+        if result.features is not None:
+            self.drift.observe(result.features, b["probability"])
         self._maybe_alert(b, served, req.account.account_id)
         return b
 
@@ -380,6 +386,8 @@ class Service:
         b = redact_answer(result.body, self.settings.redact_personal_data)
         self.metrics.decisions.labels(b["decision"]["action"]).inc()
         self.metrics.probability.observe(b["probability"])
+        if result.features is not None:
+            self.drift.observe(result.features, b["probability"])
         self._maybe_alert(b, served, account_id)
         return b, appended
 

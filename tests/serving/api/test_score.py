@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.pipeline import build_feature_table
+from features.registry import FEATURE_NAMES
 from features.text import SignalCache
 from models.registry import load_registered
 from serving.main import create_app
@@ -149,3 +150,17 @@ def test_a_bad_batch_item_is_named(client, valid_body, assert_error):
     late["events"][0]["ts"] = "2099-01-01T00:00:00+00:00"
     r = client.post("/v1/score/batch", json={"items": [valid_body, late]})
     assert_error(r, 422, "items[1].events[0].ts")
+
+
+def test_scored_rows_feed_the_drift_monitor(service, client, valid_body):
+    before = len(service.drift.recent())
+    answer = client.post("/v1/score", json=valid_body).json()
+    recent = service.drift.recent()
+    assert len(recent) == min(before + 1, service.drift.window)
+    last = recent.iloc[-1]
+    assert last["score"] == pytest.approx(answer["probability"])
+    assert set(FEATURE_NAMES) <= set(recent.columns)
+    # The test model has no drift reference: drift is unknown (-1), never invented.
+    snap = service.drift.publish(service.metrics, service.settings.store_path)
+    assert snap["status"] is None
+    assert "escalation_drift_status -1.0" in client.get("/metrics").text
