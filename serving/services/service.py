@@ -26,7 +26,7 @@ from models.text_scorer import TransformerTextScorer
 from serving.core.config import Settings
 from serving.core.errors import InputError, ServiceError
 from serving.core.metrics import Metrics
-from serving.core.redaction import redact_answer
+from serving.core.redaction import redact, redact_answer
 from serving.schemas import AccountIn, EventIn, EventsIn, ScoreIn, TicketIn
 from serving.services.alerts import AlertDispatcher, alert_body, targets
 from serving.services.model import ModelManager, ServedModel
@@ -349,8 +349,13 @@ class Service:
             raise InputError("as_of", "is before an event of the request")
         if (len(state.events) if state else 0) + len(req.events) > s.max_events:
             raise InputError("events", f"a ticket holds at most {s.max_events} events")
-        order = sorted(range(len(req.events)), key=lambda i: req.events[i].ts)
-        logged = self._logged([req.events[i] for i in order], ticket_id, served)
+        if s.redact_personal_data:
+            # The log keeps what is scored, and neither keeps personal data: redact first.
+            req = _redacted(req)
+            ticket = req.ticket or ticket
+        events = req.events
+        order = sorted(range(len(events)), key=lambda i: events[i].ts)
+        logged = self._logged([events[i] for i in order], ticket_id, served)
         try:
             appended = store.append_events(
                 ticket_id,
@@ -495,6 +500,15 @@ class Service:
                 for b in bodies
             ]
         )
+
+
+def _redacted(req: EventsIn) -> EventsIn:
+    """``req`` with personal data redacted from its event texts and the ticket's subject."""
+    events = [e.model_copy(update={"text": redact(e.text)}) if e.text else e for e in req.events]
+    ticket = req.ticket
+    if ticket is not None and ticket.subject:
+        ticket = ticket.model_copy(update={"subject": redact(ticket.subject)})
+    return req.model_copy(update={"events": events, "ticket": ticket})
 
 
 def _ticket_row(t: TicketIn, account_id: str) -> tuple:

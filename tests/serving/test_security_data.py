@@ -92,3 +92,27 @@ def test_a_feedback_note_is_stored_redacted(make_settings, boot, tmp_path, valid
     finally:
         svc.store.close()
     assert notes == ["customer asked to be called on [phone], [email]"]
+
+
+def test_the_event_log_keeps_no_planted_personal_data(make_settings, boot, tmp_path, valid_body):
+    body = _plant(valid_body)
+    request = {
+        "ticket": body["ticket"],
+        "account": body["account"],
+        "events": [{**e, "event_id": f"e{i}"} for i, e in enumerate(body["events"])],
+    }
+    svc = boot(make_settings(tmp_path, backfill_dir=None))
+    try:
+        with TestClient(create_app(service=svc, background=False)) as c:
+            r = c.post(f"/v1/tickets/{body['ticket']['ticket_id']}/events", json=request)
+        assert r.status_code == 200, r.text
+        _clean(r.text)
+        svc.store.flush()
+        for table in ("ticket_events", "ticket_bodies"):
+            stored = svc.store.table(table)
+            assert len(stored), table
+            _clean(stored.to_json(date_format="iso"))
+        # What was scored is what was kept: the redacted text, in the brief too.
+        assert "[email]" in r.text
+    finally:
+        svc.store.close()
