@@ -74,19 +74,7 @@ from sources.adapters.common import (
     unknown_accounts,
 )
 
-EVENT_FIELDS = (
-    "ticket_id",
-    "ts",
-    "event_type",
-    "actor",
-    "agent_id",
-    "team",
-    "tier",
-    "status",
-    "priority",
-    "csat",
-    "text",
-)
+EVENT_FIELDS = tuple(c.name for c in TABLES["events"])  # the data model's order
 TICKET_FIELDS = ("account_id", "channel", "product_area", "subject")
 LABEL_FIELDS = ("escalated", "escalation_type")
 FIELDS = EVENT_FIELDS + TICKET_FIELDS + LABEL_FIELDS

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.schema import SupportData
+from features.schema import TABLES, SupportData
 from sources.adapters.common import (
     UTC,
     AdapterError,
@@ -432,20 +432,8 @@ def _actor(author: Any, roles: dict[str, str], requester: str) -> str:
 
 
 def _events_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = (
-        "ticket_id",
-        "ts",
-        "event_type",
-        "actor",
-        "agent_id",
-        "team",
-        "tier",
-        "status",
-        "priority",
-        "csat",
-        "text",
-    )
-    e = pd.DataFrame(rows, columns=list(cols))
+    cols = [c.name for c in TABLES["events"]]
+    e = pd.DataFrame(rows, columns=cols)
     e["ts"] = pd.to_datetime(e["ts"], utc=True).astype(UTC)
     for col in ("tier", "csat"):
         e[col] = pd.array(e[col].astype(object).where(e[col].notna(), None), dtype="Int64")
