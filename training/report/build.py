@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import SupportData, read_dataset
+from models.grouping import GroupingConfig, group_tickets, select_tickets
 from training.report.context import Embedder, Threshold, choose_threshold, context_loss
 from training.report.metrics import (
     UNKNOWN,
@@ -142,6 +143,48 @@ def review_views(
     return views
 
 
+def escalation_groups(
+    data: SupportData, month: str, embedder: Embedder, top: int = 10
+) -> dict[str, Any]:
+    """Similar escalations of the review month (``models.grouping``: text, product area, type,
+    time window), the largest ARR at stake first; ``top`` groups listed."""
+    start = pd.Timestamp(f"{month}-01", tz="UTC")
+    end = start + pd.offsets.MonthBegin(1)
+    frame = select_tickets(
+        data.tickets,
+        data.events,
+        data.accounts,
+        end - pd.Timedelta(microseconds=1),
+        (end - start).total_seconds() / 3600,
+        escalations=data.outcomes,
+    )
+    found = group_tickets(frame, embedder, GroupingConfig())
+    keep = (
+        "label",
+        "central_message",
+        "product_area",
+        "escalation_types",
+        "size",
+        "accounts",
+        "arr_at_stake",
+        "first_seen",
+        "last_seen",
+    )
+    return {
+        "escalations": int(len(frame)),
+        "grouped": int(sum(g["size"] for g in found.groups)),
+        "without_text": found.without_text,
+        "groups": [
+            {
+                k: (v.isoformat() if isinstance(v, pd.Timestamp) else v)
+                for k, v in g.items()
+                if k in keep
+            }
+            for g in found.groups[:top]
+        ],
+    }
+
+
 def build_report(
     data_dir: str | Path,
     month: str | None = None,
@@ -199,6 +242,11 @@ def build_report(
         }
         for m in months
     }
+    groups = (
+        escalation_groups(data, month, embedder)
+        if embedder is not None and support["context_loss_rate"] is None
+        else None
+    )
     in_month = tickets[tickets["month"] == month].reset_index(drop=True)
     h_month = handoffs[(hmonth == month).to_numpy()].reset_index(drop=True)
     delays = handoffs[["critical", "delay_min"]].dropna()
@@ -206,6 +254,7 @@ def build_report(
         "data": str(data_dir),
         "summary": {**data.summary(), "months": months, "handoffs": int(len(handoffs))},
         "review_month": month,
+        "groups": groups,
         "targets": targets(),
         "supported": support,
         "response_source": response_source(data),

@@ -358,6 +358,7 @@ def render_html(report: dict[str, Any], images: dict[str, bytes]) -> str:
                 view.replace("_", " "),
             )
         )
+    parts.append(groups_html(report.get("groups")))
     d = report.get("drift")
     if d:
         parts += [
@@ -382,6 +383,28 @@ def render_html(report: dict[str, Any], images: dict[str, bytes]) -> str:
         )
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def groups_html(groups: dict[str, Any] | None) -> str:
+    """The review month's similar-escalation groups as a table (text escaped)."""
+    if groups is None:
+        return "<h2>Similar escalations</h2><p class='note'>Not measured: no customer text.</p>"
+    e = html.escape
+    trs = "".join(
+        f"<tr><td class='l'>{e(g['label'])}</td><td class='l'>{e(str(g['product_area']))}</td>"
+        f"<td>{g['size']}</td><td>{len(g['accounts'])}</td><td>${g['arr_at_stake']:,.0f}</td>"
+        f"<td class='l'>{e(g['first_seen'][:16])} .. {e(g['last_seen'][:16])}</td>"
+        f"<td class='l'>{e(g['central_message'][:160])}</td></tr>"
+        for g in groups["groups"]
+    )
+    return (
+        f"<h2>Similar escalations</h2><p>{groups['escalations']} escalations in the month, "
+        f"{groups['grouped']} of them in groups of three or more "
+        f"({groups['without_text']} without text).</p>"
+        "<table><tr><th class='l'>label</th><th class='l'>area</th><th>tickets</th>"
+        "<th>accounts</th><th>ARR at stake</th><th class='l'>seen</th>"
+        f"<th class='l'>most central message</th></tr>{trs}</table>"
+    )
 
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, str]:

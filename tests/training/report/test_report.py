@@ -80,3 +80,25 @@ def test_report_command(tmp_path, handoff_log):
         app, ["report", "--data", str(tmp_path / "data"), "--out", str(out), "--month", "2026-3"]
     )
     assert month.exit_code == 2 and "YYYY-MM" in month.output
+
+
+def test_the_review_month_lists_similar_escalations(tmp_path, embedder):
+    from sources.synthetic.generate import GeneratorConfig, generate_dataset
+
+    generate_dataset(
+        GeneratorConfig(n_tickets=1500, seed=11, truth_fraction=0.0),
+        tmp_path / "d",
+        progress=False,
+    )
+    report = build_report(tmp_path / "d", embedder=embedder)
+    g = report["groups"]
+    assert g["escalations"] > 0  # grouping itself: tests/models/test_grouping.py
+    assert g["grouped"] >= sum(x["size"] for x in g["groups"])  # the top 10 are listed
+    assert all(x["size"] >= 3 for x in g["groups"])
+    assert [x["arr_at_stake"] for x in g["groups"]] == sorted(
+        (x["arr_at_stake"] for x in g["groups"]), reverse=True
+    )
+    write_report(report, tmp_path / "out")
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<h2>Similar escalations</h2>" in page
+    assert f"{g['escalations']} escalations in the month" in page
