@@ -27,6 +27,7 @@ from features.text import SIGNAL_COLUMNS
 from serving.board.queries import BoardQueries
 from serving.services import brief, routing
 from serving.services.model import ServedModel
+from serving.services.scoring import typed_frame
 from serving.services.service import Service
 
 CLOSED = frozenset({"solved", "closed"})
@@ -176,27 +177,6 @@ class QueueView:
         }
 
 
-def _typed(table: str, columns: dict[str, list]) -> pd.DataFrame:
-    """A frame with ``table``'s columns and the feature code's dtypes (missing columns: None)."""
-    n = len(next(iter(columns.values()))) if columns else 0
-    out: dict[str, object] = {}
-    for col in TABLES[table]:
-        values = columns.get(col.name, [None] * n)
-        if col.kind == "ts":
-            out[col.name] = pd.to_datetime(
-                pd.Series(values, dtype="float64"), unit="us", utc=True
-            ).astype("datetime64[us, UTC]")
-        elif col.kind in ("float", "int"):
-            out[col.name] = np.array([np.nan if v is None else v for v in values], "float64")
-        elif col.kind == "bool":
-            out[col.name] = np.array([bool(v) for v in values], dtype=bool)
-        elif col.name in ("text", "subject"):
-            out[col.name] = pd.array(values, dtype="string")
-        else:
-            out[col.name] = np.array(values, dtype=object)
-    return pd.DataFrame(out)
-
-
 def _us(value: object) -> int | None:
     """A timestamp as integer microseconds since the epoch (``Timestamp.value`` is in ns)."""
     if is_missing(value):
@@ -255,7 +235,7 @@ def _recompute(
 ) -> dict:
     """The answer's explanation from the stored events at ``as_of`` (see the module note)."""
     as_of = pd.Timestamp(as_of_us, unit="us", tz="UTC")
-    acc = _typed(
+    acc = typed_frame(
         "accounts",
         {
             c.name: [_us(account.get(c.name)) if c.kind == "ts" else account.get(c.name)]
@@ -263,11 +243,11 @@ def _recompute(
         },
     )
     acc["strategic"] = acc["strategic"].astype(bool)
-    ticket = _typed("tickets", {k: [v] for k, v in tk.items()})
+    ticket = typed_frame("tickets", {k: [v] for k, v in tk.items()})
     kept = [e for e in stored if e["ts"] <= as_of_us]
     cols = {c.name: [e.get(c.name) for e in kept] for c in TABLES["events"]}
     cols["actor"] = [_ACTOR.get(e["event_type"], "system") for e in kept]
-    ev = _typed("events", cols)
+    ev = typed_frame("events", cols)
     # The text signals as the store kept them: sentiment only; the intents need the text.
     signals = {c: np.full(len(ev), np.nan) for c in (*SIGNAL_COLUMNS, "intensity", "length")}
     signals["sentiment"] = np.array(

@@ -29,11 +29,14 @@ from serving.services.model import ServedModel
 
 
 def _ts(values: list) -> pd.DatetimeIndex:
-    """Aware datetimes (or None) to UTC microsecond timestamps, without per-value pandas."""
+    """Aware datetimes, epoch microseconds (as the store keeps them) or None/NaN to UTC
+    microsecond timestamps, without per-value pandas."""
     naive = [
-        np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")
-        if v is not None
-        else np.datetime64("NaT", "us")
+        np.datetime64("NaT", "us")
+        if v is None or (isinstance(v, float) and np.isnan(v))
+        else np.datetime64(int(v), "us")
+        if isinstance(v, (int, float, np.integer, np.floating))
+        else np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")
         for v in values
     ]
     return pd.DatetimeIndex(np.array(naive, dtype="datetime64[us]")).tz_localize("UTC")
@@ -45,7 +48,7 @@ def typed_frame(table: str, columns: dict[str, list]) -> pd.DataFrame:
     Strings are plain object arrays and free text the string dtype (its regex counts match the
     batch path's); numbers are float64 with NaN; timestamps UTC microseconds.
     """
-    n = len(next(iter(columns.values())))
+    n = len(next(iter(columns.values()))) if columns else 0
     out: dict[str, object] = {}
     for col in TABLES[table]:
         values = columns.get(col.name, [None] * n)
