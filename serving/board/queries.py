@@ -1,20 +1,23 @@
 """Read-only SQL over the service's store for the board (one place for every board query).
 
 The store's public methods read whole tables; the board needs the latest score per ticket joined
-to its ticket, account and a summary of its events, and one ticket's events and score history,
+to its ticket, account and a summary of its events, and one ticket's answers and score history,
 so it runs its own read-only queries on the store's file. Times are integer microseconds since
-the Unix epoch (UTC), as the store writes them.
+the Unix epoch (UTC), as the store writes them; inside a stored answer (``scores.answer``, JSON)
+they are ISO 8601 text.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# The latest score of every scored ticket, with its ticket, account and a summary of the events
-# known at that score's as_of (the backfill holds whole histories, later events included):
+# The latest score of every scored ticket, with the decision fields of its stored answer (NULL
+# for a score stored before the store kept answers), its ticket, account and a summary of the
+# events known at that score's as_of (the backfill holds whole histories, later events included):
 # team = the team of its latest assignment, status = its latest status, answered = an agent
 # has written (the first-response SLA stops).
 _QUEUE_SQL = """
@@ -22,7 +25,11 @@ WITH latest AS (
     SELECT ticket_id, max(id) AS id, count(*) AS n_scores FROM scores {where} GROUP BY ticket_id
 )
 SELECT s.id, s.ticket_id, s.as_of, s.probability, s.action, s.model_version, s.policy_version,
-       s.scored_at, l.n_scores, t.account_id, t.created_at, t.channel, t.product_area,
+       s.scored_at, l.n_scores,
+       json_extract(s.answer, '$.decision.route_to'), json_extract(s.answer, '$.decision.team'),
+       json_extract(s.answer, '$.escalation_type'), json_extract(s.answer, '$.severity.level'),
+       json_extract(s.answer, '$.severity.respond_by'), json_extract(s.answer, '$.reasons[0].text'),
+       t.account_id, t.created_at, t.channel, t.product_area,
        t.priority, a.arr, a.plan, a.strategic,
        (SELECT e.team FROM events e WHERE e.ticket_id = l.ticket_id AND e.ts <= s.as_of
           AND e.team IS NOT NULL ORDER BY e.ts DESC LIMIT 1) AS team,
@@ -47,6 +54,12 @@ QUEUE_COLUMNS = (
     "policy_version",
     "scored_at",
     "n_scores",
+    "route_to",
+    "route_team",
+    "escalation_type",
+    "severity",
+    "respond_by",  # ISO 8601 text
+    "top_reason",
     "account_id",
     "created_at",
     "channel",
@@ -93,13 +106,6 @@ class BoardQueries:
             cols = [d[0] for d in cur.description]
         return None if row is None else dict(zip(cols, row, strict=True))
 
-    def events(self, ticket_id: str) -> list[dict]:
-        """The ticket's stored events, oldest first."""
-        with self._db() as db:
-            cur = db.execute("SELECT * FROM events WHERE ticket_id = ? ORDER BY ts", (ticket_id,))
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
     def score_history(self, ticket_id: str) -> list[dict]:
         """Every score answered for the ticket, in the order they were answered."""
         with self._db() as db:
@@ -110,6 +116,17 @@ class BoardQueries:
             )
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def latest_answer(self, ticket_id: str) -> dict | None:
+        """The decision fields of the ticket's latest stored answer (see
+        ``serving.services.service.STORED_ANSWER``; times as ISO 8601 text), or None when the
+        ticket has no score or its latest one was stored without them."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT answer FROM scores WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
+                (ticket_id,),
+            ).fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
 
     def feedback(self, ticket_id: str) -> list[dict]:
         """The outcomes recorded for the ticket, newest first."""

@@ -1,5 +1,6 @@
 """The risk board's routes: ``/board`` (the queue), ``/board/ticket`` (one ticket), their JSON
-feeds, the login form and the two static files.
+feeds, the login form and the static files. The feedback buttons call ``POST /v1/feedback``
+(see :mod:`serving.board.auth` for how the board's session reaches it).
 
 Every page is rendered on the server with autoescaping on, sent with a Content-Security-Policy
 that allows only this origin's script and style (no inline script, nothing from elsewhere), and
@@ -18,16 +19,16 @@ from urllib.parse import parse_qs, quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import ValidationError
 
 from serving.board import charts
-from serving.board.auth import COOKIE, denied
+from serving.board.auth import COOKIE, COOKIE_PATHS, denied
 from serving.board.format import FILTERS
 from serving.board.queries import BoardQueries
 from serving.board.views import (
     BANDS,
     PAGE_SIZES,
     SEGMENTS,
+    TYPES,
     Filters,
     QueueView,
     day_start_us,
@@ -35,7 +36,6 @@ from serving.board.views import (
 )
 from serving.core.errors import InputError, ServiceError
 from serving.core.security import Scope
-from serving.schemas import FeedbackIn
 from serving.services.service import Service
 
 CSP = (
@@ -53,9 +53,6 @@ _STATIC = {
     "board.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
-# A request from the board's own script says so with this header: a cross-site form cannot
-# set it, and a cross-site script cannot without a CORS preflight this service never grants.
-BOARD_HEADER = "X-Board"
 
 router = APIRouter(prefix="/board", tags=["board"], include_in_schema=False)
 _env = Environment(
@@ -70,6 +67,9 @@ _queue_lock = threading.Lock()
 Team = Annotated[str | None, Query(max_length=128)]
 Band = Annotated[str | None, Query(max_length=16, description="one of the policy's bands")]
 Segment = Annotated[str | None, Query(max_length=16, description="strategic or standard")]
+EscType = Annotated[
+    str | None, Query(alias="type", max_length=32, description="an escalation type")
+]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 Size = Annotated[int, Query(description="rows per page: 25, 50 or 100")]
 
@@ -148,28 +148,30 @@ async def login(request: Request) -> Response:
         return _html("login.html", 401, keys=True, next=nxt, error="That key is not valid.")
     out = RedirectResponse(nxt, 303, headers=_SECURITY_HEADERS)
     if ring:
-        out.set_cookie(
-            COOKIE,
-            form["key"],
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/board",
-            max_age=12 * 3600,
-        )
+        for path in COOKIE_PATHS:
+            out.set_cookie(
+                COOKIE,
+                form["key"],
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                path=path,
+                max_age=12 * 3600,
+            )
     return out
 
 
 @router.post("/logout")
 def logout() -> Response:
     out = RedirectResponse("/board/login", 303, headers=_SECURITY_HEADERS)
-    out.delete_cookie(COOKIE, path="/board")
+    for path in COOKIE_PATHS:
+        out.delete_cookie(COOKIE, path=path)
     return out
 
 
 # -- the queue -------------------------------------------------------------------------------
 def _queue_page(
-    request: Request, service: Service, team, tier, band, segment, page: int, size: int
+    request: Request, service: Service, team, tier, band, segment, etype, page: int, size: int
 ) -> dict[str, object]:
     # An empty value is "all" (the filter form sends every field).
     if size not in PAGE_SIZES:
@@ -178,11 +180,23 @@ def _queue_page(
         raise InputError("query.band", f"one of {', '.join(BANDS)}")
     if segment and segment not in SEGMENTS:
         raise InputError("query.segment", f"one of {', '.join(SEGMENTS)}")
+    if etype and etype not in TYPES:
+        raise InputError("query.type", f"one of {', '.join(TYPES)}")
     filters = Filters(
-        team=team or None, tier=tier or None, band=band or None, segment=segment or None
+        team=team or None,
+        tier=tier or None,
+        band=band or None,
+        segment=segment or None,
+        type=etype or None,
     )
     out = queue_of(request).page(service, filters, page, size)
-    chosen = {"team": team or "", "tier": tier or "", "band": band or "", "segment": segment or ""}
+    chosen = {
+        "team": team or "",
+        "tier": tier or "",
+        "band": band or "",
+        "segment": segment or "",
+        "type": etype or "",
+    }
     out["filters"] = chosen
     out["query"] = urlencode({**{k: v for k, v in chosen.items() if v}, "size": size})
     return out
@@ -195,6 +209,7 @@ def queue_page(
     tier: Team = None,
     band: Band = None,
     segment: Segment = None,
+    etype: EscType = None,
     page: Page = 1,
     size: Size = 25,
 ):
@@ -202,7 +217,7 @@ def queue_page(
     service = _service(request)
     if (refused := _page_refused(request, service)) is not None:
         return refused
-    data = _queue_page(request, service, team, tier, band, segment, page, size)
+    data = _queue_page(request, service, team, tier, band, segment, etype, page, size)
     return _html(
         "queue.html",
         q=data,
@@ -219,12 +234,13 @@ def queue_json(
     tier: Team = None,
     band: Band = None,
     segment: Segment = None,
+    etype: EscType = None,
     page: Page = 1,
     size: Size = 25,
 ) -> JSONResponse:
     """The same page as JSON (what the page polls to follow newly scored events)."""
     service = _api_guard(request)
-    data = _queue_page(request, service, team, tier, band, segment, page, size)
+    data = _queue_page(request, service, team, tier, band, segment, etype, page, size)
     data["health"] = _health(service)
     return _json(data)
 
@@ -251,42 +267,17 @@ def ticket_page(request: Request, id: Annotated[str, Query(min_length=1, max_len
         return _html(
             "message.html", 404, title="Unknown ticket", message="No such ticket in the store."
         )
-    rec = view["recomputed"]
+    answer = view["answer"]
     return _html(
         "ticket.html",
         v=view,
-        rec=rec,
-        reasons_chart=charts.reason_bars(rec["reasons"], rec["mitigating"]) if rec else None,
+        a=answer,
+        reasons_chart=charts.reason_bars(answer["reasons"], answer["mitigating"])
+        if answer
+        else None,
         history_chart=charts.history_line(view["history"]),
         signed_in=bool(service.settings.key_ring),
     )
-
-
-@router.post("/api/feedback", status_code=202)
-async def feedback(request: Request) -> JSONResponse:
-    """A support lead's verdict on a ticket: escalated, or a false alarm.
-
-    The body is ``POST /v1/feedback``'s (``FeedbackIn``), validated the same way and stored
-    through the same store call; an escalation without ``escalated_at`` is dated now.
-    """
-    service = _api_guard(request, Scope.FEEDBACK)
-    if request.headers.get(BOARD_HEADER) != "1":
-        raise ServiceError(403, "forbidden", f"board requests carry the {BOARD_HEADER} header")
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise ServiceError(422, "invalid_input", "the body is not JSON") from None
-    if isinstance(body, dict) and body.get("escalated") is True and not body.get("escalated_at"):
-        body["escalated_at"] = datetime.now(UTC).isoformat()
-    try:
-        fb = FeedbackIn.model_validate(body)
-    except ValidationError as err:
-        where = ", ".join(".".join(map(str, e["loc"])) or "body" for e in err.errors()[:5])
-        raise ServiceError(422, "invalid_input", f"invalid feedback: {where}") from None
-    if service.store is None:
-        raise ServiceError(503, "not_ready", "the store is not open yet")
-    service.store.record_feedback(fb.model_dump())
-    return _json({"ticket_id": fb.ticket_id, "stored": True}, 202)
 
 
 # -- health and static -----------------------------------------------------------------------

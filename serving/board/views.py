@@ -1,11 +1,11 @@
 """What the board shows, computed from the store: the ranked queue and one ticket's view.
 
-The queue reads only what the store keeps of each answer (probability, action, model and
-policy version) plus the ticket, its account and its events; the band comes from the served
+The queue reads what the store keeps of each ticket's latest answer (probability, action, model
+and policy version, and the answer's decision fields: route, type, severity and its deadline,
+the top reason) plus the ticket, its account and its events; the band comes from the served
 policy's thresholds (triggers never change a band), the first-response SLA from the support
-calendar. The store keeps no answer body (reasons, route, severity, type, brief), so the ticket
-view re-scores the ticket's stored events through the served model: the same feature code and
-wording as the API, over what the store kept (no message text, tiers, priorities or CSAT).
+calendar. The ticket view shows the latest stored answer as it was sent: route, severity, SLA,
+type, triggers, reasons, mitigating factors and brief, with nothing re-computed.
 """
 
 from __future__ import annotations
@@ -16,27 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
 
-from features.build import build_ticket_features
 from features.calendar import business_calendar, sla_deadlines
 from features.catalogue.wording import is_missing
-from features.registry import FEATURE_NAMES, reasons
-from features.schema import TABLES
-from features.text import SIGNAL_COLUMNS
+from features.schema import ESCALATION_TYPES
 from serving.board.queries import BoardQueries
-from serving.services import brief, routing
 from serving.services.model import ServedModel
-from serving.services.scoring import typed_frame
 from serving.services.service import Service
 
 CLOSED = frozenset({"solved", "closed"})
 BANDS = ("critical", "high", "watch", "low")
 SEGMENTS = ("strategic", "standard")
 PAGE_SIZES = (25, 50, 100)
-# Who acts in each event type (the store keeps the type, not the actor).
-_ACTOR = {"customer_message": "customer", "reopened": "customer", "csat": "customer"}
-_ACTOR |= {"agent_message": "agent", "internal_note": "agent"}
+TYPES = ESCALATION_TYPES
 
 
 def _us_to_dt(us: int | None) -> datetime | None:
@@ -51,6 +43,7 @@ class Filters:
     tier: str | None = None  # the account's plan (its subscription tier)
     band: str | None = None
     segment: str | None = None  # the policy's segment: strategic or standard
+    type: str | None = None  # the answer's escalation type
 
     def keep(self, row: dict) -> bool:
         return all(
@@ -60,6 +53,7 @@ class Filters:
                 ("tier", self.tier),
                 ("band", self.band),
                 ("segment", self.segment),
+                ("escalation_type", self.type),
             )
         )
 
@@ -137,6 +131,13 @@ class QueueView:
                     "as_of": r["as_of"] // 1_000_000,
                     "scored_at": r["scored_at"] // 1_000_000,
                     "n_scores": r["n_scores"],
+                    # The stored answer's decision fields (None: stored before answers were).
+                    "route_to": r["route_to"],
+                    "route_team": r["route_team"],
+                    "escalation_type": r["escalation_type"],
+                    "severity": r["severity"],
+                    "severity_due": _epoch_s(r["respond_by"]),
+                    "top_reason": r["top_reason"],
                     "account_id": r["account_id"],
                     "arr": r["arr"],
                     "tier": r["plan"],
@@ -173,25 +174,29 @@ class QueueView:
                 "tier": sorted({r["tier"] for r in rows if r["tier"]}),
                 "band": list(BANDS),
                 "segment": list(SEGMENTS),
+                "type": list(TYPES),
             },
         }
 
 
-def _us(value: object) -> int | None:
-    """A timestamp as integer microseconds since the epoch (``Timestamp.value`` is in ns)."""
-    if is_missing(value):
-        return None
-    return int(pd.Timestamp(value).value // 1000)
+def _epoch_s(iso: str | None) -> int | None:
+    """An ISO 8601 time of a stored answer as epoch seconds (None stays None)."""
+    return None if iso is None else int(datetime.fromisoformat(iso).timestamp())
+
+
+def _iso_dt(iso: str | None) -> datetime | None:
+    return None if iso is None else datetime.fromisoformat(iso).astimezone(UTC)
 
 
 def ticket_view(service: Service, ticket_id: str) -> dict | None:
-    """One ticket: its stored answers, and reasons, route, severity and brief re-computed from
-    its stored events at the latest answer's instant. None if the ticket is not in the store.
+    """One ticket: its stored answers and the latest one's decision fields as stored (None
+    under ``answer`` when that score was stored before the store kept answers). None if the
+    ticket is not in the store.
 
     Raises:
-        LookupError: the model or the store's context is not loaded yet.
+        LookupError: the store is not open yet.
     """
-    store, served, context = service.store, service.manager.current, service.context
+    store, served = service.store, service.manager.current
     if store is None:
         raise LookupError("the store is not open yet")
     q = BoardQueries(store.path)
@@ -200,8 +205,8 @@ def ticket_view(service: Service, ticket_id: str) -> dict | None:
         return None
     history = q.score_history(ticket_id)
     account = store.account(tk["account_id"]) or {"account_id": tk["account_id"]}
-    events = q.events(ticket_id)
     latest = history[-1] if history else None
+    answer = q.latest_answer(ticket_id) if latest else None
     view: dict = {
         "ticket": {**tk, "created_at": _us_to_dt(tk["created_at"])},
         "account": {k: (None if is_missing(v) else v) for k, v in account.items()},
@@ -213,100 +218,29 @@ def ticket_view(service: Service, ticket_id: str) -> dict | None:
             {**f, "received_at": _us_to_dt(f["received_at"])} for f in q.feedback(ticket_id)
         ],
         "latest": latest,
-        "events": len(events),
-        "recomputed": None,
+        "answer": _with_times(answer) if answer else None,
+        "band": None,
     }
-    if latest is None:
-        return view
-    if served is None or context is None:
-        raise LookupError("the model is not loaded yet")
-    view["band"] = served.policy.band(latest["probability"], bool(account.get("strategic")))
-    view["recomputed"] = _recompute(service, served, tk, account, events, latest["as_of"])
+    if latest is not None and served is not None:
+        # The band under the policy in force (as the queue shows it); the answer keeps its own.
+        view["band"] = served.policy.band(latest["probability"], bool(account.get("strategic")))
+    elif answer:
+        view["band"] = answer.get("band")
     return view
 
 
-def _recompute(
-    service: Service,
-    served: ServedModel,
-    tk: dict,
-    account: dict,
-    stored: list[dict],
-    as_of_us: int,
-) -> dict:
-    """The answer's explanation from the stored events at ``as_of`` (see the module note)."""
-    as_of = pd.Timestamp(as_of_us, unit="us", tz="UTC")
-    acc = typed_frame(
-        "accounts",
-        {
-            c.name: [_us(account.get(c.name)) if c.kind == "ts" else account.get(c.name)]
-            for c in TABLES["accounts"]
-        },
-    )
-    acc["strategic"] = acc["strategic"].astype(bool)
-    ticket = typed_frame("tickets", {k: [v] for k, v in tk.items()})
-    kept = [e for e in stored if e["ts"] <= as_of_us]
-    cols = {c.name: [e.get(c.name) for e in kept] for c in TABLES["events"]}
-    cols["actor"] = [_ACTOR.get(e["event_type"], "system") for e in kept]
-    ev = typed_frame("events", cols)
-    # The text signals as the store kept them: sentiment only; the intents need the text.
-    signals = {c: np.full(len(ev), np.nan) for c in (*SIGNAL_COLUMNS, "intensity", "length")}
-    signals["sentiment"] = np.array(
-        [np.nan if e["sentiment"] is None else e["sentiment"] for e in kept], "float64"
-    )
-    ev = pd.concat([ev, pd.DataFrame(signals, index=ev.index)], axis=1)
-    ctx = service.context.overlay(acc, ticket, ev)
-    X = build_ticket_features(ticket, ev, as_of, ctx, frame=False)
-    proba, contributions = served.model.score(X)
-    p, contrib = float(proba[0]), contributions[0]
-    row = {name: _value(X[name][0]) for name in FEATURE_NAMES}
-    strategic = bool(acc["strategic"].iloc[0])
-    decided = served.policy.decide_with_triggers(p, row, strategic)
-    etype, _ = service.scorer.escalation_type(ev.iloc[0:0], row)
-    up, down = reasons(row, contrib, up=5, down=3)
-    t = ticket.iloc[0].to_dict()
-    calendar = service.scorer.calendar
-    sla = routing.sla_clock(row, t["created_at"], t["priority"], as_of, calendar)
-    now = pd.Timestamp.now(tz="UTC")
-    no_assign = ev[ev["event_type"] != "assignment"]  # the store keeps no tier for them
-    b = brief.brief(
-        row,
-        {k: (None if is_missing(v) else v) for k, v in acc.iloc[0].to_dict().items()},
-        {k: (None if is_missing(v) else v) for k, v in t.items()},
-        no_assign,
-        brief.first_reply_time(t["created_at"], row),
-        sla["first_response_due"],
-    )
-    for e in kept:
-        if e["event_type"] == "assignment":
-            who = f" ({e['agent_id']})" if e.get("agent_id") else ""
-            b["timeline"].append(
-                {"ts": _us_to_dt(e["ts"]), "what": f"assigned to {e['team']}{who}"}
-            )
-    b["timeline"].sort(key=lambda item: pd.Timestamp(item["ts"]))
-    return {
-        "probability": p,
-        "band": decided.band,
-        "decision": routing.route(
-            decided.decision, decided.executive, etype, row, decided.raised_by
-        ),
-        "severity": routing.severity(
-            decided.decision, decided.executive, etype, row, as_of, now, calendar
-        ),
-        "sla": sla,
-        "escalation_type": etype,
-        "triggers": [f.to_dict() for f in decided.fired],
-        "reasons": up,
-        "mitigating": down,
-        "brief": b,
-    }
-
-
-def _value(v: object):
-    if is_missing(v):
-        return float("nan")
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+def _with_times(answer: dict) -> dict:
+    """The stored answer with its times (ISO 8601 text in the JSON) as aware datetimes."""
+    out = dict(answer)
+    if isinstance(out.get("severity"), dict):
+        out["severity"] = {**out["severity"], "respond_by": _iso_dt(out["severity"]["respond_by"])}
+    if isinstance(out.get("sla"), dict):
+        due = out["sla"]["first_response_due"]
+        out["sla"] = {**out["sla"], "first_response_due": _iso_dt(due)}
+    if isinstance(out.get("brief"), dict):
+        timeline = [{**t, "ts": _iso_dt(t["ts"])} for t in out["brief"].get("timeline", [])]
+        out["brief"] = {**out["brief"], "timeline": timeline}
+    return out
 
 
 def day_start_us(now: float | None = None) -> int:

@@ -63,6 +63,20 @@ WARM_UP_REQUEST = {
 
 # How far in the future an event's time may be (clock skew between the desk and the service).
 CLOCK_SKEW = timedelta(minutes=5)
+# The answer fields the store keeps with each score (``scores.answer``), for the board: the
+# ids, time, probability and model are the row's own columns.
+STORED_ANSWER = (
+    "band",
+    "decision",
+    "severity",
+    "sla",
+    "escalation_type",
+    "escalation_type_confidence",
+    "triggers",
+    "reasons",
+    "mitigating",
+    "brief",
+)
 
 
 @dataclass
@@ -484,7 +498,8 @@ class Service:
                 self._tickets.pop(tid, None)
 
     def record_scores(self, bodies: list[dict], served: ServedModel) -> None:
-        """Keep what was answered, by which model and policy version (monitoring)."""
+        """Keep what was answered, by which model and policy version (monitoring), with the
+        answer's decision fields (the board shows them; the bodies are already redacted)."""
         if self.store is None:
             return
         self.store.record_score(
@@ -496,6 +511,7 @@ class Service:
                     b["decision"]["action"],
                     served.version,
                     served.policy.version,
+                    {k: b[k] for k in STORED_ANSWER if k in b},
                 )
                 for b in bodies
             ]

@@ -65,10 +65,13 @@ function setupFeedback() {
   const send = async (escalated) => {
     const note = document.getElementById("feedback-note").value.trim();
     const body = { ticket_id: box.dataset.ticket, escalated };
+    if (escalated) body.escalated_at = new Date().toISOString();
     if (note) body.note = note;
     status.textContent = "sending…";
     try {
-      const r = await fetch("/board/api/feedback", {
+      // The JSON API itself; the board's session cookie is sent for this path only, and the
+      // X-Board header tells the service this board script sent it (CSRF guard).
+      const r = await fetch("/v1/feedback", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-Board": "1" },

@@ -6,8 +6,9 @@ What it holds and why:
   status, agent, team, customer-message sentiment; no message text is stored);
 - escalations (from the backfill's outcomes and from ``POST /v1/feedback``): the account's
   escalation history;
-- feedback (real outcomes) and scores (what was answered, by which model and policy version), for
-  monitoring and retraining.
+- feedback (real outcomes) and scores (what was answered, by which model and policy version,
+  and the answer's decision fields as JSON: band, route, severity, SLA, type, triggers, reasons,
+  brief), for monitoring, retraining and the board.
 
 It is filled from the training data at first start (``backfill``) and updated by what the service
 is sent: every scored ticket replaces its stored events. Features of *other* tickets (account open
@@ -19,6 +20,7 @@ Times are stored as integer microseconds since the Unix epoch (UTC).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -26,8 +28,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features.catalogue.wording import is_missing
@@ -70,7 +74,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE TABLE IF NOT EXISTS scores (
     id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL, as_of INTEGER NOT NULL,
     probability REAL NOT NULL, action TEXT NOT NULL, model_version TEXT NOT NULL,
-    policy_version TEXT NOT NULL, scored_at INTEGER NOT NULL);
+    policy_version TEXT NOT NULL, scored_at INTEGER NOT NULL, answer TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS ticket_bodies (
     ticket_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, body TEXT NOT NULL,
@@ -96,6 +100,9 @@ CREATE TABLE IF NOT EXISTS alert_dead_letters (
     alert_id INTEGER NOT NULL, target TEXT NOT NULL, attempts INTEGER NOT NULL,
     last_error TEXT, died_at INTEGER NOT NULL, PRIMARY KEY (alert_id, target));
 """
+# Columns added after a table was first released: (table, column, declaration). A file written
+# before one of them gains it when it is opened (``ALTER TABLE ... ADD COLUMN``; old rows NULL).
+_ADDED_COLUMNS = (("scores", "answer", "TEXT"),)
 # The tables above: the only names that may go into SQL as identifiers.
 TABLES = (
     "accounts",
@@ -120,6 +127,42 @@ def _checked(table: str) -> str:
     return table
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the :data:`_ADDED_COLUMNS` a store file written by an earlier version lacks."""
+    for table, column, decl in _ADDED_COLUMNS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({_checked(table)})")}
+        if column in have:
+            continue
+        try:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        except sqlite3.OperationalError:  # another worker opening the same file added it first
+            if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+                raise
+        else:
+            log.info("store: added the column %s.%s", table, column)
+
+
+def _answer_json(answer: object) -> str | None:
+    """A stored answer as JSON text (times as ISO 8601), or None when there is none or it does
+    not encode (the score row is kept either way; the readers' ``json_extract`` needs valid
+    JSON, so no NaN)."""
+    if answer is None:
+        return None
+    try:
+        return json.dumps(answer, default=_plain, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        log.warning("score answer not stored: %s", type(err).__name__)
+        return None
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 class Store(EventLog, AlertQueue, Retention):
     """SQLite store with a single writer thread (requests never wait on a disk write), plus
     the ticket event log and the alert queue, written synchronously in their own transactions
@@ -130,6 +173,7 @@ class Store(EventLog, AlertQueue, Retention):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
             db.executescript(_SCHEMA)
+            _migrate(db)
         self._local = threading.local()
         self._pool: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
@@ -305,15 +349,18 @@ class Store(EventLog, AlertQueue, Retention):
         self._writes.put(job)
 
     def record_score(self, rows: list[tuple]) -> None:
-        """(ticket_id, as_of, probability, action, model_version, policy_version) per score."""
+        """(ticket_id, as_of, probability, action, model_version, policy_version[, answer]) per
+        score; ``answer``, when given, is the answer's decision fields (a JSON-able dict,
+        already redacted as answers are; datetimes become ISO 8601 text)."""
         now = time.time_ns() // 1000
-        data = [(*r[:1], _us([r[1]])[0], *r[2:], now) for r in rows]
+        data = [(*r[:1], _us([r[1]])[0], *r[2:6], now, r[6] if len(r) > 6 else None) for r in rows]
 
         def job(db: sqlite3.Connection) -> None:
+            # Encoded here, in the writer thread: the request does not wait for it.
             db.executemany(
                 "INSERT INTO scores (ticket_id, as_of, probability, action, model_version, "
-                "policy_version, scored_at) VALUES (?,?,?,?,?,?,?)",
-                data,
+                "policy_version, scored_at, answer) VALUES (?,?,?,?,?,?,?,?)",
+                [(*d[:7], _answer_json(d[7])) for d in data],
             )
 
         self._writes.put(job)

@@ -68,7 +68,7 @@ def test_queue_follows_newly_scored_tickets(
 def test_a_filter_narrows_the_queue(browser, live_url, console_errors):
     browser.get(f"{live_url}/board")
     before = len(_rows(browser))
-    segments = [r.find_elements(By.TAG_NAME, "td")[8].text for r in _rows(browser)]
+    segments = [r.find_element(By.CSS_SELECTOR, "td.segment").text for r in _rows(browser)]
     target = min(set(segments), key=segments.count)  # the rarer segment on the page
     old = browser.find_element(By.ID, "queue-rows")
     Select(browser.find_element(By.ID, "filter-segment")).select_by_value(target)
@@ -77,12 +77,34 @@ def test_a_filter_narrows_the_queue(browser, live_url, console_errors):
     assert f"segment={target}" in browser.current_url
     rows = _rows(browser)
     assert 0 < len(rows) < before
-    cells = [r.find_elements(By.TAG_NAME, "td")[8].text for r in rows]
+    cells = [r.find_element(By.CSS_SELECTOR, "td.segment").text for r in rows]
     assert set(cells) == {target}
     assert console_errors() == []
 
 
-def test_ticket_view_opens_and_feedback_is_recorded(browser, live_url, demo, console_errors):
+def test_queue_shows_route_severity_type_and_reason(browser, live_url, console_errors):
+    browser.get(f"{live_url}/board")
+    row = _rows(browser)[0]
+    assert row.find_element(By.CSS_SELECTOR, "td.decision .route").text.startswith("→ ")
+    level = row.find_element(By.CSS_SELECTOR, "td.severity .level").text
+    assert level in ("P1", "P2", "P3")
+    clock = row.find_element(By.CSS_SELECTOR, "td.severity .sla")
+    _wait(browser).until(lambda b: clock.text.startswith(("due in", "breached")))
+    assert row.find_element(By.CSS_SELECTOR, "td.type").text not in ("", "–")
+    assert row.find_element(By.CSS_SELECTOR, "td.reason").text not in ("", "–")
+    # The type filter narrows to that type.
+    kind = row.find_element(By.CSS_SELECTOR, "td.type").text
+    old = browser.find_element(By.ID, "queue-rows")
+    Select(browser.find_element(By.ID, "filter-type")).select_by_visible_text(kind)
+    _wait(browser).until(EC.staleness_of(old))
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "queue-rows")))
+    assert "type=" in browser.current_url
+    cells = {r.find_element(By.CSS_SELECTOR, "td.type").text for r in _rows(browser)}
+    assert cells == {kind}
+    assert console_errors() == []
+
+
+def test_ticket_view_opens(browser, live_url, console_errors):
     browser.get(f"{live_url}/board")
     link = browser.find_element(By.CSS_SELECTOR, "#queue-rows a.ticket-link")
     tid = link.text
@@ -91,18 +113,51 @@ def test_ticket_view_opens_and_feedback_is_recorded(browser, live_url, demo, con
     assert browser.find_element(By.ID, "ticket-id").text == tid
     assert browser.find_elements(By.CSS_SELECTOR, "#reasons-chart rect")
     assert browser.find_elements(By.CSS_SELECTOR, "#history-chart circle")
-    browser.find_element(By.ID, "feedback-note").send_keys("confirmed by the board test")
-    browser.find_element(By.ID, "fb-escalated").click()
-    _wait(browser).until(
-        EC.text_to_be_present_in_element((By.ID, "feedback-status"), "Recorded: escalated")
-    )
-    store = demo.service.store
-    store.flush()
-    fb = store.table("feedback").query(
-        "ticket_id == @tid and note == 'confirmed by the board test'"
-    )
-    assert list(fb["escalated"]) == [1]
+    assert browser.find_element(By.ID, "route").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#timeline li")
     assert console_errors() == []
+
+
+def _sign_in(browser, url: str, key: str) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{url}/board/login")
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "key")))
+    browser.find_element(By.ID, "key").send_keys(key)
+    browser.find_element(By.ID, "sign-in").click()
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "queue-rows")))
+
+
+def test_feedback_buttons_record_through_the_json_api(
+    browser, keyed_live_url, keyed_demo, board_key, console_errors
+):
+    # Keys configured: the signed-in board's cookie must reach /v1/feedback itself.
+    _sign_in(browser, keyed_live_url, board_key)
+    tid = keyed_demo.ticket_ids[1]
+    browser.get(f"{keyed_live_url}/board/ticket?id={_quote(tid)}")
+    _wait(browser).until(EC.presence_of_element_located((By.ID, "ticket-id")))
+    for button, said, escalated in (
+        ("fb-false-alarm", "Recorded: false alarm", 0),
+        ("fb-escalated", "Recorded: escalated", 1),
+    ):
+        text = f"board test: {button}"
+        note = browser.find_element(By.ID, "feedback-note")
+        note.clear()
+        note.send_keys(text)
+        browser.find_element(By.ID, button).click()
+        _wait(browser).until(EC.text_to_be_present_in_element((By.ID, "feedback-status"), said))
+        store = keyed_demo.service.store
+        store.flush()
+        fb = store.table("feedback").query("ticket_id == @tid and note == @text")
+        assert list(fb["escalated"]) == [escalated], button
+        if escalated:
+            assert fb["escalated_at"].notna().all()
+    sent = browser.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.initiatorType === 'fetch').map(e => new URL(e.name).pathname)"
+    )
+    assert sent.count("/v1/feedback") == 2 and "/board/api/feedback" not in sent
+    assert console_errors() == []
+    browser.delete_all_cookies()
 
 
 def test_hostile_text_is_shown_as_text(browser, live_url, demo, hostile, console_errors):
