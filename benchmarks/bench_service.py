@@ -15,7 +15,13 @@ port) with ``--workers`` processes over a fresh store backfilled from the traini
    during the same run (median and p99);
 3. saturation: ``--clients`` threads send one event per call (new tickets, 10 events each)
    until ``--load`` calls or ``--seconds`` have passed; requests/s and errors;
-4. where the time goes in process (cProfile of 100 appends, top functions by own time).
+4. where the time goes in process (cProfile of 100 appends, top functions by own time);
+5. with ``--soak-seconds S``: the saturation load again for S seconds, and the resident memory
+   of the server's processes (uvicorn and its workers, from /proc) after the warm-up and at the
+   end, with their ratio.
+
+Each step prints the load average (/proc/loadavg) it started at: figures taken on a busy
+machine are upper bounds.
 
 Loopback only; bounded in count and time. Prints medians and percentiles, asserts nothing.
 """
@@ -166,6 +172,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--ready-timeout", type=float, default=300.0)
+    ap.add_argument(
+        "--soak-seconds", type=float, default=0.0, help="memory soak under load (0: none)"
+    )
     args = ap.parse_args()
     if args.train:
         args.model, args.tracking_uri, args.data = _train(args.train)
@@ -195,6 +204,37 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
         print(f"server log: {tmp / 'server.log'}")
+
+
+def _load() -> str:
+    """The machine's load average now (1, 5, 15 minutes)."""
+    try:
+        return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "load unknown"
+
+
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory (MiB) of ``root`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        children.setdefault(int(fields.get("PPid", "0")), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / 1024.0
 
 
 def _ready(base: str, server, timeout: float, httpx) -> None:
@@ -240,6 +280,7 @@ def _run(args, env: dict, base: str, server, httpx) -> None:
         (customer if k % 2 == 0 else agent).append(
             post(k, {"events": [ev[9] if k % 2 == 0 else ev[10]]})
         )
+    print(f"latency measured from {_load()}")
     print(f"10th event, customer message (new text):  {_pct(customer)}")
     print(f"10th event, agent message:                {_pct(agent)}")
 
@@ -247,10 +288,17 @@ def _run(args, env: dict, base: str, server, httpx) -> None:
     print(f"LightGBM + TreeSHAP, one row (this process): {_pct(model_s)}")
     p99 = np.quantile(customer + agent, 0.99)
     print(
+        f"p99 / model p99: {p99 / np.quantile(model_s, 0.99):.1f}x   "
         f"p99 / model p50: {p99 / np.median(model_s):.1f}x   "
         f"p50 / model p50: {np.median(customer + agent) / np.median(model_s):.1f}x"
     )
-    _saturate(args, base, httpx)
+    _saturate(args, base, httpx, args.seconds)
+    if args.soak_seconds > 0:
+        warm = _tree_rss_mib(server.pid)
+        print(f"memory after warm-up: {warm:.0f} MiB (server and workers)")
+        _saturate(args, base, httpx, args.soak_seconds, bounded=False, id_base=50_000_000)
+        end = _tree_rss_mib(server.pid)
+        print(f"memory after a {args.soak_seconds:.0f} s soak: {end:.0f} MiB ({end / warm:.3f}x)")
     _profile(args, env)
 
 
@@ -303,22 +351,27 @@ def _model_time(args, env: dict, rng) -> list[float]:
     return out
 
 
-def _saturate(args, base: str, httpx) -> None:
-    """``--clients`` threads, one event per call on fresh 10-event tickets, bounded."""
+def _saturate(
+    args, base: str, httpx, seconds: float, bounded: bool = True, id_base: int = 1_000_000
+) -> None:
+    """``--clients`` threads, one event per call on fresh 10-event tickets, for ``seconds``
+    (and at most ``--load`` calls when ``bounded``)."""
     lock = threading.Lock()
     state = {"sent": 0, "errors": 0, "lat": []}
-    deadline = time.monotonic() + args.seconds
+    deadline = time.monotonic() + seconds
+    limit = args.load if bounded else sys.maxsize
+    print(f"saturation from {_load()}")
 
     def client_loop(c: int) -> None:
         rng = np.random.default_rng(100 + c)
         with httpx.Client(base_url=base, timeout=30) as http:
             k = 0
             while True:
-                tid = 1_000_000 + c * 100_000 + k
+                tid = id_base + c * 100_000 + k
                 k += 1
                 for i, ev in enumerate(_events(rng, tid)):
                     with lock:
-                        if state["sent"] >= args.load or time.monotonic() > deadline:
+                        if state["sent"] >= limit or time.monotonic() > deadline:
                             return
                         state["sent"] += 1
                     body = {"events": [ev], **(_head(tid) if i == 0 else {})}
