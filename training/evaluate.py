@@ -22,6 +22,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from features.catalogue.account import ARR_TIER_LABELS
 from training.alerts import (
     days_covered,
     threshold_for_alert_budget,
@@ -149,9 +150,7 @@ def rules_score(frame: pd.DataFrame, rules: RulesConfig) -> np.ndarray:
 
 
 SLICES = {
-    "arr_tier": lambda f: f["account_arr_tier"].map(
-        {0: "<10k", 1: "10k-50k", 2: "50k-200k", 3: "200k-500k", 4: ">=500k"}
-    ),
+    "arr_tier": lambda f: f["account_arr_tier"].map(ARR_TIER_LABELS),
     "strategic": lambda f: f["account_strategic"].map({1.0: "strategic", 0.0: "other"}),
     "priority": lambda f: f["ticket_priority_initial"].map({1.0: "P1", 2.0: "P2", 3.0: "P3"}),
     "channel": lambda f: f["ticket_channel"],

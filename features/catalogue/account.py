@@ -9,6 +9,8 @@ from features.catalogue.wording import money, tone
 from features.inputs import SnapshotInputs
 
 _ARR_TIERS = np.array([10_000, 50_000, 200_000, 500_000])  # USD; tier = thresholds passed
+# What each value of account_arr_tier means, in the words of reports and the board.
+ARR_TIER_LABELS = {0: "<10k", 1: "10k-50k", 2: "50k-200k", 3: "200k-500k", 4: ">=500k"}
 
 
 def _sentiment_30d(x: SnapshotInputs) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from features.catalogue.account import ARR_TIER_LABELS
 from features.catalogue.wording import is_missing
 
 
@@ -51,4 +52,12 @@ def countdown(due: int | None, now: int, answered: bool) -> str:
     return f"due in {span(left)}" if left >= 0 else f"breached {span(left)} ago"
 
 
-FILTERS = {"money": money, "dt": dt, "countdown": countdown}
+def arr_tier(value: object) -> str:
+    """An account_arr_tier value (0-4) as its ARR band, e.g. 2 -> "ARR 50k-200k"."""
+    try:
+        return f"ARR {ARR_TIER_LABELS[int(value)]}"  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError):
+        return "–"
+
+
+FILTERS = {"money": money, "dt": dt, "countdown": countdown, "arr_tier": arr_tier}

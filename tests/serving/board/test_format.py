@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from serving.board.charts import HALF_W, history_line, reason_bars
-from serving.board.format import countdown, dt, money
+from serving.board.format import arr_tier, countdown, dt, money
 
 
 def test_countdown_says_answered_due_or_breached():
@@ -53,3 +53,11 @@ def test_history_line_follows_time_and_probability():
     assert xs == sorted(xs) and ys == sorted(ys, reverse=True)  # later: right; riskier: higher
     assert (xs[1] - xs[0]) * 2 == pytest.approx(xs[2] - xs[1], abs=0.2)  # rounded to 0.1 px
     assert history_line([]) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "ARR <10k"), (2.0, "ARR 50k-200k"), (4, "ARR >=500k"), (None, "–"), (7, "–"), ("x", "–")],
+)
+def test_arr_tier_names_the_band_not_the_index(value, text):
+    assert arr_tier(value) == text
