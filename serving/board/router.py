@@ -1,6 +1,7 @@
 """The risk board's routes: ``/board`` (the queue), ``/board/ticket`` (one ticket), their JSON
-feeds, the login form and the static files. The feedback buttons call ``POST /v1/feedback``
-(see :mod:`serving.board.auth` for how the board's session reaches it).
+feeds, the similar-escalation groups the queue page fetches after it loads, the login form and
+the static files. The feedback buttons call ``POST /v1/feedback`` (see
+:mod:`serving.board.auth` for how the board's session reaches it).
 
 Every page is rendered on the server with autoescaping on, sent with a Content-Security-Policy
 that allows only this origin's script and style (no inline script, nothing from elsewhere), and
@@ -16,10 +17,11 @@ from importlib import resources
 from typing import Annotated
 from urllib.parse import parse_qs, quote, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from models.grouping import Embedder
 from serving.board import charts
 from serving.board.auth import COOKIE, COOKIE_PATHS, denied
 from serving.board.format import FILTERS
@@ -36,6 +38,13 @@ from serving.board.views import (
 )
 from serving.core.errors import InputError, ServiceError
 from serving.core.security import Scope
+from serving.schemas import GroupsOut
+from serving.services.groups import (
+    LOOKBACK_HOURS,
+    NO_TEXT_MODEL,
+    loaded_embedder,
+    similar_groups,
+)
 from serving.services.service import Service
 
 CSP = (
@@ -278,6 +287,58 @@ def ticket_page(request: Request, id: Annotated[str, Query(min_length=1, max_len
         history_chart=charts.history_line(view["history"]),
         signed_in=bool(service.settings.key_ring),
     )
+
+
+# -- similar-escalation groups ---------------------------------------------------------------
+GROUPS_SHOWN = 10  # the panel lists the largest groups by ARR at stake
+
+
+def board_reader(request: Request) -> Service:
+    """The service, for a request whose key (header or board session) grants ``read``."""
+    return _api_guard(request, Scope.READ)
+
+
+board_reader.scope = Scope.READ  # type: ignore[attr-defined]  # read by the route-coverage test
+BoardReader = Annotated[Service, Depends(board_reader)]
+
+
+def board_embedder(service: BoardReader) -> Embedder | None:
+    """The text model's sentence embedder for the groups panel, None while it is not loaded
+    (tests swap it)."""
+    return loaded_embedder(service)
+
+
+@router.get("/api/groups")
+def groups_json(
+    service: BoardReader, embedder: Annotated[Embedder | None, Depends(board_embedder)]
+) -> JSONResponse:
+    """The groups panel's feed: the last week's groups of similar escalations and at-risk
+    tickets (``GET /v1/groups`` with its defaults), each with its tickets' board links.
+
+    The queue page fetches it after it has rendered: grouping embeds every candidate's text.
+    What makes ``/v1/groups`` a 503 (no text model, no store yet) is a state of the panel
+    here, ``{"available": false, "reason": ...}`` with status 200: the board shows it as "not
+    available", and a browser logs no failed request for an expected condition. The reader
+    check runs first (the embedder depends on it), so without a key nothing is said about the
+    service's state.
+    """
+    if embedder is None:
+        return _json({"available": False, "reason": NO_TEXT_MODEL})
+    try:
+        found = similar_groups(
+            service, embedder, lookback_hours=LOOKBACK_HOURS, limit=GROUPS_SHOWN
+        )
+    except ServiceError as err:
+        if err.status != 503:
+            raise
+        return _json({"available": False, "reason": err.message})
+    body = GroupsOut.model_validate(found).model_dump(mode="json")
+    for group in body["groups"]:
+        group["links"] = [
+            {"ticket_id": tid, "href": f"/board/ticket?id={quote(tid, safe='')}"}
+            for tid in group["tickets"]
+        ]
+    return _json(body | {"available": True, "lookback_days": LOOKBACK_HOURS / 24})
 
 
 # -- health and static -----------------------------------------------------------------------

@@ -32,6 +32,7 @@ SCOPE_OF = {
     ("POST", "/v1/feedback"): Scope.FEEDBACK,
     ("GET", "/v1/model"): Scope.READ,
     ("GET", "/metrics"): Scope.READ,
+    ("GET", "/board/api/groups"): Scope.READ,  # the board's session or a header key
     ("DELETE", "/v1/admin/accounts/{account_id}"): Scope.ADMIN,
 }
 # Open on purpose: probes carry no key; the schema holds no data; one signs in without a key.

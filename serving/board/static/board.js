@@ -1,4 +1,5 @@
-// The risk board's script: SLA countdowns, filters, live queue updates, feedback buttons.
+// The risk board's script: SLA countdowns, filters, live queue updates, feedback buttons, the
+// similar-escalation groups panel (fetched after the page loads).
 // No inline script (the Content-Security-Policy forbids it); text goes in with textContent,
 // markup only from this origin's server-rendered, autoescaped pages.
 "use strict";
@@ -91,10 +92,83 @@ function setupFeedback() {
   document.getElementById("fb-false-alarm").addEventListener("click", () => send(false));
 }
 
+const GROUP_TICKETS_SHOWN = 8;
+const MESSAGE_CHARS = 240;
+
+function node(tag, text, className) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;  // ticket text is hostile: never markup
+  if (className) el.className = className;
+  return el;
+}
+
+function groupItem(group) {
+  const li = node("li");
+  li.dataset.group = group.id;
+  li.append(node("b", group.label, "group-label"));
+  const facts = [`${group.size} tickets`, group.product_area || "no product area"];
+  if (group.arr_at_stake) facts.push(`$${Math.round(group.arr_at_stake).toLocaleString("en-US")} at stake`);
+  li.append(node("span", ` · ${facts.join(" · ")}`, "muted"), node("br"));
+  li.append(node("span", `keywords: ${group.keywords.join(", ")}`, "muted small group-keywords"));
+  li.append(node("br"));
+  const message = group.central_message.length > MESSAGE_CHARS
+    ? group.central_message.slice(0, MESSAGE_CHARS - 1) + "…"
+    : group.central_message;
+  li.append(node("span", `“${message}”`, "small group-message"), node("br"));
+  const tickets = node("span", undefined, "small group-tickets");
+  for (const link of group.links.slice(0, GROUP_TICKETS_SHOWN)) {
+    const a = node("a", link.ticket_id, "ticket-link");
+    // The server builds the link; anything but a ticket view of this board is not followed.
+    a.href = link.href.startsWith("/board/ticket?id=") ? link.href : "/board";
+    tickets.append(a, " ");
+  }
+  const more = group.links.length - GROUP_TICKETS_SHOWN;
+  if (more > 0) tickets.append(node("span", `and ${more} more`, "muted"));
+  li.append(tickets);
+  return li;
+}
+
+function showGroupsState(state, text) {
+  const line = document.getElementById("groups-state");
+  line.dataset.state = state;
+  line.textContent = text;
+  line.className = state === "error" ? "error small" : "muted small";
+}
+
+async function loadGroups() {
+  const panel = document.getElementById("groups");
+  if (!panel) return;
+  try {
+    const r = await fetch(panel.dataset.src, { credentials: "same-origin", cache: "no-store" });
+    const answer = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      showGroupsState("error", `Could not load the groups: ${answer.message || `HTTP ${r.status}`}`);
+      return;
+    }
+    if (!answer.available) {  // no text model or no store yet: a state, not a failure
+      showGroupsState("unavailable", `Not available: ${answer.reason}`);
+      return;
+    }
+    const days = Number(answer.lookback_days);
+    if (!answer.groups.length) {
+      showGroupsState("none", `No similar groups in the last ${days} days`);
+      return;
+    }
+    const list = document.getElementById("groups-list");
+    list.replaceChildren(...answer.groups.map(groupItem));
+    list.hidden = false;
+    const n = answer.groups.length;
+    showGroupsState("ok", `${n} group${n === 1 ? "" : "s"} in the last ${days} days, as of ${answer.as_of.slice(0, 16).replace("T", " ")} UTC`);
+  } catch (err) {
+    showGroupsState("error", "Could not load the groups: the service did not answer.");
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   tickClocks();
   setInterval(tickClocks, 1000);
   setupFilters();
   setupFeedback();
   if (document.getElementById("live")) setInterval(refreshQueue, POLL_MS);
+  loadGroups();
 });

@@ -46,6 +46,10 @@ def test_queue_loads_ranked_by_risk(browser, live_url, demo, console_errors):
         )
     )
     assert browser.find_element(By.ID, "policy-version").text.startswith("p-")
+    # The groups panel is fetched after the page loaded; this demo has no text model to group.
+    state = browser.find_element(By.ID, "groups-state")
+    _wait(browser).until(lambda b: state.get_attribute("data-state") != "loading")
+    assert state.text.startswith("Not available: grouping needs the text model")
     assert console_errors() == []
 
 
