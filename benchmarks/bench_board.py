@@ -126,10 +126,9 @@ def _build_world(root: Path, n_open: int) -> tuple[str, str, Path, list[tuple[st
 def _answer_latest(svc, data: Path, latest: list[tuple[str, object]]) -> None:
     """Score each ticket's latest snapshot through the service, as ``POST /v1/score`` does:
     the answer and its decision fields are stored with the score."""
-    import pandas as pd
     from tqdm import tqdm
 
-    from features.schema import read_dataset
+    from features.schema import json_value, read_dataset
     from serving.schemas import ScoreIn
 
     ds = read_dataset(data)
@@ -138,13 +137,6 @@ def _answer_latest(svc, data: Path, latest: list[tuple[str, object]]) -> None:
     events = dict(tuple(ds.events.groupby("ticket_id")))
     served = svc.manager.current
 
-    def clean(v):
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            return None
-        if isinstance(v, pd.Timestamp):
-            return v.isoformat()
-        return v.item() if hasattr(v, "item") else v
-
     t0 = time.perf_counter()
     for tid, as_of in tqdm(latest, desc="answering the latest snapshots", mininterval=5):
         tk, ev = tickets.loc[tid], events[tid]
@@ -152,12 +144,12 @@ def _answer_latest(svc, data: Path, latest: list[tuple[str, object]]) -> None:
         ev = ev[ev["ts"] <= as_of].drop(columns="ticket_id")
         body = {
             "ticket": {"ticket_id": tid, "created_at": tk["created_at"].isoformat()}
-            | {k: clean(tk[k]) for k in ("priority", "channel", "product_area", "subject")},
+            | {k: json_value(tk[k]) for k in ("priority", "channel", "product_area", "subject")},
             "account": {"account_id": tk["account_id"]}
-            | {k: clean(acc[k]) for k in ("arr", "plan", "region", "industry")}
+            | {k: json_value(acc[k]) for k in ("arr", "plan", "region", "industry")}
             | {"strategic": bool(acc["strategic"])},
             "events": [
-                {k: clean(v) for k, v in r.items() if clean(v) is not None}
+                {k: json_value(v) for k, v in r.items() if json_value(v) is not None}
                 for r in ev.to_dict("records")
             ],
             "as_of": as_of.isoformat(),

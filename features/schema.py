@@ -404,3 +404,13 @@ def write_dataset(data: SupportData, path: str | Path) -> dict[str, int]:
         df.to_parquet(file, index=False, compression="zstd")
         sizes[file.name] = file.stat().st_size
     return sizes
+
+
+def json_value(v: Any) -> Any:
+    """A cell of a support-data frame as JSON would hold it (the API's request bodies): missing
+    values as None, timestamps in ISO 8601, NumPy scalars as Python ones."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v.item() if hasattr(v, "item") else v

@@ -186,7 +186,7 @@ class Scorer:
         """The kind of escalation this would be.
 
         The risk intents raised so far name the candidates (security, legal -> contract_legal,
-        billing -> billing_dispute, outage -> technical_failure; their heads are the more
+        billing -> billing_dispute, outage or defect -> technical_failure; their heads are the more
         precise); the escalation-type head, averaged over the customer's messages, picks among
         them, or among all types when no intent was raised. Without text: from the intents, else
         technical failure. Confidence: the type head's mean probability (None without text).
@@ -213,6 +213,7 @@ _INTENT_TYPES = (
     ("customer_intent_legal", "contract_legal"),
     ("customer_intent_billing", "billing_dispute"),
     ("customer_intent_outage", "technical_failure"),
+    ("customer_intent_defect", "technical_failure"),
 )
 assert {kind for _, kind in _INTENT_TYPES} <= set(ESCALATION_TYPES)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from features.schema import SupportData, read_dataset
+from features.schema import SupportData, json_value, read_dataset
 from serving.core.config import Settings
 from serving.main import create_app
 from serving.services.service import Service
@@ -79,34 +79,29 @@ def _ticket_request(data: SupportData, ticket_id: str, as_of: pd.Timestamp | Non
     if as_of is not None:
         ev = ev[ev["ts"] <= as_of]
 
-    def clean(v):
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            return None
-        if isinstance(v, pd.Timestamp):
-            return v.isoformat()
-        return v.item() if hasattr(v, "item") else v
-
     events = []
     for r in ev.to_dict("records"):
-        events.append({k: clean(r[k]) for k in r if k != "ticket_id" and clean(r[k]) is not None})
+        events.append(
+            {k: json_value(r[k]) for k in r if k != "ticket_id" and json_value(r[k]) is not None}
+        )
     body = {
         "ticket": {
             "ticket_id": ticket_id,
             "created_at": tk["created_at"].isoformat(),
             "priority": tk["priority"],
-            "channel": clean(tk["channel"]),
-            "product_area": clean(tk["product_area"]),
-            "subject": clean(tk["subject"]),
+            "channel": json_value(tk["channel"]),
+            "product_area": json_value(tk["product_area"]),
+            "subject": json_value(tk["subject"]),
         },
         "account": {
             "account_id": tk["account_id"],
-            "arr": clean(acc["arr"]),
-            "plan": clean(acc["plan"]),
+            "arr": json_value(acc["arr"]),
+            "plan": json_value(acc["plan"]),
             "strategic": bool(acc["strategic"]),
-            "region": clean(acc["region"]),
-            "industry": clean(acc["industry"]),
-            "created_at": clean(acc["created_at"]),
-            "renewal_date": clean(acc["renewal_date"]),
+            "region": json_value(acc["region"]),
+            "industry": json_value(acc["industry"]),
+            "created_at": json_value(acc["created_at"]),
+            "renewal_date": json_value(acc["renewal_date"]),
         },
         "events": events,
     }

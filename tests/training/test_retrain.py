@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.schema import SupportData, validate_tables, write_dataset
+from features.schema import SupportData, json_value, validate_tables, write_dataset
 from training.retrain import (
     RetrainSettings,
     StoreTables,
@@ -167,24 +167,18 @@ _WEAK = ["search.n_trials=0", "lightgbm.num_threads=1", "lightgbm.n_estimators=1
 _WEAK += ["lightgbm.num_leaves=2", "lightgbm.monotone=false"]
 
 
-def _clean(v):
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return v.item() if hasattr(v, "item") else v
-
-
 def _score_body(data: SupportData, tid: str) -> dict:
     tk = data.tickets.set_index("ticket_id").loc[tid]
     acc = data.accounts.set_index("account_id").loc[tk["account_id"]]
     ev = data.events[data.events["ticket_id"] == tid]
     events = [
-        {k: _clean(v) for k, v in r.items() if k != "ticket_id" and _clean(v) is not None}
+        {k: json_value(v) for k, v in r.items() if k != "ticket_id" and json_value(v) is not None}
         for r in ev.to_dict("records")
     ]
-    ticket = {k: _clean(tk[k]) for k in ("created_at", "priority", "channel", "product_area")}
-    account = {k: _clean(acc[k]) for k in ("arr", "plan", "region", "industry", "renewal_date")}
+    ticket = {k: json_value(tk[k]) for k in ("created_at", "priority", "channel", "product_area")}
+    account = {
+        k: json_value(acc[k]) for k in ("arr", "plan", "region", "industry", "renewal_date")
+    }
     return {
         "ticket": {"ticket_id": tid, **ticket},
         "account": {

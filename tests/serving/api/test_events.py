@@ -11,18 +11,10 @@ from fastapi.testclient import TestClient
 from features.build import build_features
 from features.catalogue.wording import is_missing
 from features.registry import FEATURE_NAMES, reasons
-from features.schema import SupportData, read_dataset
+from features.schema import SupportData, json_value, read_dataset
 from features.text import attach_text_signals
 from serving.main import create_app
 from sources.synthetic.generate import GeneratorConfig, generate_dataset
-
-
-def _clean(v):
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return v.item() if hasattr(v, "item") else v
 
 
 def _head(data: SupportData, tid: str) -> dict:
@@ -33,25 +25,27 @@ def _head(data: SupportData, tid: str) -> dict:
             "ticket_id": tid,
             "created_at": tk["created_at"].isoformat(),
             "priority": tk["priority"],
-            "channel": _clean(tk["channel"]),
-            "product_area": _clean(tk["product_area"]),
-            "subject": _clean(tk["subject"]),
+            "channel": json_value(tk["channel"]),
+            "product_area": json_value(tk["product_area"]),
+            "subject": json_value(tk["subject"]),
         },
         "account": {
             "account_id": tk["account_id"],
-            "arr": _clean(acc["arr"]),
-            "plan": _clean(acc["plan"]),
+            "arr": json_value(acc["arr"]),
+            "plan": json_value(acc["plan"]),
             "strategic": bool(acc["strategic"]),
-            "region": _clean(acc["region"]),
-            "industry": _clean(acc["industry"]),
-            "created_at": _clean(acc["created_at"]),
-            "renewal_date": _clean(acc["renewal_date"]),
+            "region": json_value(acc["region"]),
+            "industry": json_value(acc["industry"]),
+            "created_at": json_value(acc["created_at"]),
+            "renewal_date": json_value(acc["renewal_date"]),
         },
     }
 
 
 def _event(row: dict, event_id: str) -> dict:
-    out = {k: _clean(v) for k, v in row.items() if k != "ticket_id" and _clean(v) is not None}
+    out = {
+        k: json_value(v) for k, v in row.items() if k != "ticket_id" and json_value(v) is not None
+    }
     return {**out, "event_id": event_id}
 
 
