@@ -81,12 +81,11 @@ BENIGN_BY_CATEGORY = {
 BIG_ARR_LOG = math.log10(150_000 / 30_000)  # accounts this large bring in executives
 # Signs of hidden traits, by moment (see phrasebook.SIGNS): an assertive customer often asks for
 # a firm date, a call-back or a named owner, others now and then; a problem that needs
-# engineering (tier 3) often reads like a defect, a few others do too. Noisy on purpose. Only
-# these signs set a date or claim a regression: the everyday wording of the phrase bank does not.
-DEADLINE_P = {"opening": 0.4, "reply": 0.45, "follow_up": 0.55, "reopen": 0.55}
-DEADLINE_P_OTHER = 0.03
-DEFECT_P = {"opening": 0.6, "reply": 0.4, "follow_up": 0.05, "reopen": 0.4}
-DEFECT_P_OTHER = {"opening": 0.04, "reply": 0.02, "follow_up": 0.0, "reopen": 0.02}
+# engineering (tier 3) often reads like a defect, a few others do too. Noisy on purpose.
+DEADLINE_P = {"opening": 0.3, "reply": 0.35, "follow_up": 0.45, "reopen": 0.45}
+DEADLINE_P_OTHER = 0.04
+DEFECT_P = {"opening": 0.45, "reply": 0.3, "follow_up": 0.05, "reopen": 0.3}
+DEFECT_P_OTHER = {"opening": 0.05, "reply": 0.03, "follow_up": 0.0, "reopen": 0.03}
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:

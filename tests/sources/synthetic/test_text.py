@@ -84,10 +84,6 @@ MENTION_CUES: dict[str, re.Pattern[str]] = {
             "in writing",
             "before then",
             "within the hour",
-            "response today",
-            "fixed today",
-            "when it will be fixed",
-            "when this will be fixed",
         ),
         # Everyday wording says "bug" and "broken" too; a defect report says more.
         "defect": (
