@@ -21,9 +21,7 @@ log = logging.getLogger(__name__)
 
 # escalation_request: the customer asks for escalation, a manager, a supervisor or someone senior;
 # executive: the customer's own executives are involved in the problem; competitor: a competitor
-# or another vendor is named as the alternative; renewal: the renewal decision is at stake;
-# deadline: the customer asks for a firm date, a call-back or a named owner; defect: the customer
-# reports a product defect (a regression after a release, lost data, a reproducible bug).
+# or another vendor is named as the alternative; renewal: the renewal decision is at stake.
 INTENTS = (
     "legal",
     "churn",
@@ -34,8 +32,6 @@ INTENTS = (
     "security",
     "billing",
     "outage",
-    "deadline",
-    "defect",
     "follow_up",
 )
 # Intents that are risks in themselves (a follow-up is counted instead).

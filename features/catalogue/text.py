@@ -192,30 +192,6 @@ FEATURES: tuple[Feature, ...] = (
         words=lambda v, r: "customer reports an outage" if v else "no outage reported",
     ),
     Feature(
-        "customer_intent_deadline",
-        "text",
-        "bool",
-        "the customer has asked for a firm date, a call-back or a named owner",
-        formula=lambda x: x.flag("intent_deadline"),
-        words=lambda v, r: (
-            "customer has asked for a firm date or a call-back" if v else "no deadline set"
-        ),
-        direction=1,
-        direction_reason="a customer setting a deadline will hold the desk to it",
-    ),
-    Feature(
-        "customer_intent_defect",
-        "text",
-        "bool",
-        "the customer reports a product defect (a regression, lost data, a reproducible bug)",
-        formula=lambda x: x.flag("intent_defect"),
-        words=lambda v, r: (
-            "customer reports a product defect" if v else "no product defect reported"
-        ),
-        direction=1,
-        direction_reason="a defect needs engineering, beyond what the frontline can fix",
-    ),
-    Feature(
         "customer_intent_followup_count",
         "text",
         "int",

@@ -14,10 +14,6 @@ Every customer message may carry cues (keys of :data:`~sources.synthetic.phraseb
 - a *topic* mention (billing, security, outage) naming what the ticket is about; no effect.
 - a *harmless* mention of the same words (:data:`~sources.synthetic.phrasebook.BENIGN`):
   "our legal team needs a copy of the DPA", "cancel my extra seat"; no effect on any hazard.
-- a *sign* of a hidden trait (:data:`~sources.synthetic.phrasebook.SIGNS`), no effect itself:
-  assertive customers often ask for a firm date, a call-back or a named owner (``deadline``,
-  :data:`DEADLINE_P`), others seldom; problems that need engineering often read like a defect
-  (a regression, lost data; ``defect``, :data:`DEFECT_P`), a few others do too.
 
 The desk hears a demand with odds :data:`REACT_P` (more for large accounts; hidden state, so the
 ground truth knows it) and then answers sooner (:data:`REACT_SCALE` of the usual delay). An
@@ -38,7 +34,7 @@ import random
 from sources.synthetic.phrasebook import DEMANDS
 from sources.synthetic.state import Clock, TicketState, lognormal_after
 
-__all__ = ["DEMANDS", "defuse", "lapse", "make_demand", "react_odds", "signs", "voice"]
+__all__ = ["DEMANDS", "defuse", "lapse", "make_demand", "react_odds", "voice"]
 
 # Log-odds that a message carries a new demand, by the moment it is written at.
 DEMAND_Z0 = {"opening": -6.5, "reply": -5.1, "follow_up": -4.2, "reopen": -3.7}
@@ -79,13 +75,6 @@ BENIGN_BY_CATEGORY = {
     "howto": (("benign_executive", 0.5), ("benign_churn", 0.25), ("benign_security", 0.25)),
 }
 BIG_ARR_LOG = math.log10(150_000 / 30_000)  # accounts this large bring in executives
-# Signs of hidden traits, by moment (see phrasebook.SIGNS): an assertive customer often asks for
-# a firm date, a call-back or a named owner, others now and then; a problem that needs
-# engineering (tier 3) often reads like a defect, a few others do too. Noisy on purpose.
-DEADLINE_P = {"opening": 0.3, "reply": 0.35, "follow_up": 0.45, "reopen": 0.45}
-DEADLINE_P_OTHER = 0.04
-DEFECT_P = {"opening": 0.45, "reply": 0.3, "follow_up": 0.05, "reopen": 0.3}
-DEFECT_P_OTHER = {"opening": 0.05, "reply": 0.03, "follow_up": 0.0, "reopen": 0.03}
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -176,20 +165,7 @@ def voice(s: TicketState, rng: random.Random, moment: str) -> tuple[str, ...]:
         benign = _pick(rng, BENIGN_BY_CATEGORY[s.category])
         if benign.removeprefix("benign_") not in out:
             out.append(benign)
-    out.extend(signs(s, rng, moment))
     return tuple(dict.fromkeys(out))
-
-
-def signs(s: TicketState, rng: random.Random, moment: str) -> list[str]:
-    """The signs of hidden traits a customer message carries (``deadline``, ``defect``)."""
-    out = []
-    if rng.random() < (DEADLINE_P[moment] if s.assertive else DEADLINE_P_OTHER):
-        out.append("deadline")
-    if s.category in ("technical", "security") and not s.outage:
-        p = DEFECT_P if s.needed_tier >= 3 else DEFECT_P_OTHER
-        if rng.random() < p[moment]:
-            out.append("defect")
-    return out
 
 
 def react_odds(s: TicketState) -> float:

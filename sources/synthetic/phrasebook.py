@@ -30,12 +30,7 @@ ISSUE_CATEGORIES = ("billing", "technical", "contract", "security", "howto")
 DEMANDS = ("escalate", "executive", "churn", "legal")
 TOPICS = ("security", "billing", "outage")
 BENIGN = ("benign_legal", "benign_churn", "benign_executive", "benign_security")
-# How a customer writes, not what they demand: ``deadline`` asks for a firm date, a call-back or
-# a named owner (intent deadline; how assertive customers write); ``defect`` reports a
-# regression, lost data or every request failing (intent defect; problems that need
-# engineering). Neither moves a hazard: each is a noisy sign of a hidden trait that does.
-SIGNS = ("deadline", "defect")
-MENTIONS = DEMANDS + TOPICS + BENIGN + SIGNS
+MENTIONS = DEMANDS + TOPICS + BENIGN
 PRODUCT_AREAS = (
     "api",
     "billing_portal",

@@ -158,8 +158,6 @@ class TextBank:
             s = rng.choice(pool)
             if "{inv}" in s:
                 s = s.replace("{inv}", _invoice(rng))
-            if "{day}" in s:
-                s = s.replace("{day}", rng.choice(self._p.days))
             out.append(s)
         return out
 

@@ -200,8 +200,6 @@ RISES = {
     "customer_intent_competitor",
     "customer_intent_renewal",
     "customer_intent_security",
-    "customer_intent_deadline",
-    "customer_intent_defect",
     "customer_intent_followup_count",
     "ticket_first_response_h",
     "ticket_waiting_h",

@@ -28,7 +28,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PHRASES_FILE = "intent_phrases.json"
 # The held-out labelled support messages: only measured, never trained on.
 INTENT_EVAL_FILE = REPO_ROOT / "tests" / "models" / "intent_messages.jsonl"
-OOF_REPEATS = 3
 
 
 def read_examples(path: Path) -> list[dict[str, Any]]:
@@ -75,7 +74,7 @@ def train_intents(
     """Fit the intent and escalation-type heads on the committed phrases; write the head file.
 
     C is chosen and each intent's threshold tuned (max F1, clipped to [0.3, 0.8]) on 5-fold
-    out-of-fold probabilities over the phrases, averaged over three shuffles. Rows are written in
+    out-of-fold probabilities over the phrases. Rows are written in
     :data:`features.text.INTENTS` order, which the file's metadata records.
 
     Returns:
@@ -90,19 +89,14 @@ def train_intents(
     rows = read_examples(path)
     X = sentiment.embed([row["text"] for row in rows])
     Y, types = _labels(rows)
-    # Out-of-fold probabilities averaged over three shuffles: one shuffle's folds move the
-    # tuned thresholds by 0.1 or more when a few phrases are added.
-    repeats = [
-        list(KFold(5, shuffle=True, random_state=seed + r).split(X)) for r in range(OOF_REPEATS)
-    ]
+    folds = list(KFold(5, shuffle=True, random_state=seed).split(X))
 
     def oof(C: float) -> np.ndarray:
         out = np.zeros(Y.shape, dtype=np.float64)
-        for folds in repeats:
-            for train_idx, test_idx in folds:
-                for j in range(len(INTENTS)):
-                    clf = _fit_binary(X[train_idx], Y[train_idx, j], C, seed)
-                    out[test_idx, j] += clf.predict_proba(X[test_idx])[:, 1] / len(repeats)
+        for train_idx, test_idx in folds:
+            for j in range(len(INTENTS)):
+                clf = _fit_binary(X[train_idx], Y[train_idx, j], C, seed)
+                out[test_idx, j] = clf.predict_proba(X[test_idx])[:, 1]
         return out
 
     grid = np.round(np.arange(0.3, 0.81, 0.05), 2)
